@@ -1,0 +1,108 @@
+# Every target works from a fresh clone: it builds what it needs (.venv, .venv-gen, .tools) on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+GEN_VENV := .venv-gen
+TOOLS := .tools
+BIN := $(VENV)/bin
+PYENV_PY = $(shell pyenv prefix $$(pyenv latest $(1)) 2>/dev/null)/bin/python
+PY39 := $(call PYENV_PY,3.9)
+PY313 := $(call PYENV_PY,3.13)
+SOURCES := $(shell find meganova custom -name '*.py' -o -name 'py.typed') setup.py pyproject.toml
+
+.PHONY: help generate check-generated lint lint-spec test test-dev test-wheels demo fuzz bench clean
+
+help:
+	@echo "make demo             run the README examples against the local MegaNova server (no API key needed)"
+	@echo "make test             everything CI runs: generated code, spec, lint, types, tests on Python 3.9 and 3.13"
+	@echo "make generate         regenerate meganova/ from openapi/meganova.yaml and generator/"
+	@echo "make check-generated  fail if meganova/ differs from a fresh generation"
+	@echo "make lint             ruff, and mypy --strict on custom/"
+	@echo "make fuzz             the hypothesis properties, with many more examples"
+	@echo "make bench            the benchmarks, side by side with raw httpx and openai-python"
+
+# --- environments -------------------------------------------------------------------------------
+$(BIN)/.ready: requirements-dev.txt requirements-test.txt pyproject.toml setup.py
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(GEN_VENV)/.ready: generator/requirements.txt
+	rm -rf $(GEN_VENV)
+	$(PYTHON) -m venv $(GEN_VENV)
+	$(GEN_VENV)/bin/pip install -q -r generator/requirements.txt
+	touch $@
+
+$(TOOLS)/.ready: tools/package.json
+	rm -rf $(TOOLS) && mkdir -p $(TOOLS)
+	cp tools/package.json $(TOOLS)/
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# --- generated code ------------------------------------------------------------------------------
+generate: $(GEN_VENV)/.ready
+	rm -rf build/generated
+	generator/generate.sh build/generated/meganova
+	rm -rf meganova && mv build/generated/meganova meganova
+	@echo "meganova/ regenerated from openapi/meganova.yaml"
+
+check-generated: $(GEN_VENV)/.ready
+	rm -rf build/check-generated
+	generator/generate.sh build/check-generated/meganova
+	@diff -r -u meganova build/check-generated/meganova -x __pycache__ \
+	  && echo "check-generated: meganova/ matches a fresh generation" \
+	  || { echo "check-generated: meganova/ differs from a fresh generation: run 'make generate' and commit"; exit 1; }
+
+# --- static checks -------------------------------------------------------------------------------
+lint-spec: $(BIN)/.ready $(TOOLS)/.ready
+	$(BIN)/openapi-spec-validator openapi/meganova.yaml
+	$(TOOLS)/node_modules/.bin/redocly lint openapi/meganova.yaml --format=stylish
+
+lint: $(BIN)/.ready
+	$(BIN)/ruff check custom tests examples bench setup.py
+	$(BIN)/ruff format --check custom tests examples bench setup.py
+	$(BIN)/mypy --strict custom
+
+# --- tests ---------------------------------------------------------------------------------------
+# The suite runs against the built wheel, installed into fresh venvs on Python 3.9 and 3.13, so that a
+# 3.10+ construct or a file missing from the wheel cannot slip through.
+dist/.wheel: $(BIN)/.ready $(SOURCES)
+	rm -rf dist && $(BIN)/python -m build --wheel --outdir dist . >/dev/null
+	touch $@
+
+define TEST_ON
+	rm -rf .venv-test-$(1)
+	$(2) -m venv .venv-test-$(1)
+	.venv-test-$(1)/bin/pip install -q --upgrade pip
+	.venv-test-$(1)/bin/pip install -q -r requirements-test.txt dist/*.whl
+	cd tests && ../.venv-test-$(1)/bin/python -c "import meganova, sys; print('testing meganova', meganova.__version__, 'from', meganova.__file__, 'on Python', sys.version.split()[0])"
+	cd tests && ../.venv-test-$(1)/bin/python -m pytest -q -p no:cacheprovider --rootdir=. .
+endef
+
+test-wheels: dist/.wheel
+	$(call TEST_ON,py39,$(PY39))
+	$(call TEST_ON,py313,$(PY313))
+
+test: check-generated lint-spec lint test-wheels
+	@echo "make test: all checks passed"
+
+test-dev: $(BIN)/.ready
+	$(BIN)/python -m pytest -q tests
+
+fuzz: $(BIN)/.ready
+	MEGANOVA_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests -k fuzz
+
+demo: $(BIN)/.ready
+	$(BIN)/python examples/demo.py
+
+bench: $(BIN)/.ready
+	$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(GEN_VENV) .venv-test-* $(TOOLS) build dist *.egg-info

@@ -1,0 +1,12 @@
+"""The hand-written layer of the `meganova` package: clients, transport, streaming, errors.
+
+Public names are re-exported from `meganova` (`MegaNova`, `AsyncMegaNova`, `MeganovaError`) and
+`meganova.errors`; import them from there.
+"""
+
+from ._client import AsyncMegaNova, MegaNova
+from ._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
+from ._version import __version__
+from .errors import MeganovaError
+
+__all__ = ["AsyncChatStream", "AsyncMegaNova", "ChatStream", "ChatStreamChunk", "MeganovaError", "MegaNova", "__version__"]

@@ -1,0 +1,40 @@
+"""The bridge that gives the generated low-level client (`client.raw`) the facade's retries.
+
+`client.raw` is the generated `AuthenticatedClient`, holding an httpx client whose transport is one of
+these: every request the generated endpoint functions make goes through the facade's sender (retries,
+Idempotency-Key, the pool), and its final answer, error or not, is handed back to the generated code.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ._transport import AsyncSender, SyncSender
+
+_DROP = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _detached(response: httpx.Response) -> httpx.Response:
+    """A response holding the already read (and decoded) body, for the outer client to read again."""
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
+    return httpx.Response(response.status_code, headers=headers, content=response.content)
+
+
+class SyncRawTransport(httpx.BaseTransport):
+    """Sends the generated code's requests through a `SyncSender`."""
+
+    def __init__(self, sender: SyncSender) -> None:
+        self._sender = sender
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return _detached(self._sender.send(request, stream=False, raise_for_status=False))
+
+
+class AsyncRawTransport(httpx.AsyncBaseTransport):
+    """Sends the generated code's requests through an `AsyncSender`."""
+
+    def __init__(self, sender: AsyncSender) -> None:
+        self._sender = sender
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return _detached(await self._sender.send(request, stream=False, raise_for_status=False))

@@ -1,0 +1,65 @@
+"""Reading successful answers into the generated models. Pure, shared by sync and async.
+
+Whatever a 2xx body holds (not JSON, an HTML page, missing fields, wrong types), the caller gets a
+model or an `APIResponseValidationError` with status, request id and body: never a `KeyError`,
+`JSONDecodeError` or `TypeError`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional, TypeVar
+
+import httpx
+
+from .errors import APIResponseValidationError
+
+T = TypeVar("T")
+
+_MAX_BODY = 2000
+
+
+def request_id_of(response: httpx.Response) -> Optional[str]:
+    """The answer's `X-Request-Id` header."""
+    return response.headers.get("x-request-id")
+
+
+def _body_for_error(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return response.content[:_MAX_BODY].decode(errors="replace")
+
+
+def parse_model(cls: type[T], response: httpx.Response) -> T:
+    """`cls.from_dict` of the JSON body, with `request_id` set when the model has one."""
+    try:
+        model: Any = cls.from_dict(json.loads(response.content))  # type: ignore[attr-defined]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        detail = "not JSON" if isinstance(exc, json.JSONDecodeError) else f"{type(exc).__name__}: {exc}"
+        content_type = response.headers.get("content-type", "no content type")
+        raise APIResponseValidationError(
+            f"The answer is not a valid {cls.__name__} ({detail}; {content_type}).",
+            status=response.status_code,
+            request_id=request_id_of(response),
+            body=_body_for_error(response),
+        ) from exc
+    if hasattr(model, "request_id"):
+        model.request_id = request_id_of(response)
+    return model  # type: ignore[no-any-return]
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    """Whether a streamed answer really is an event stream (not a JSON or HTML page)."""
+    content_type = response.headers.get("content-type", "text/event-stream")
+    return "json" not in content_type and "html" not in content_type
+
+
+def not_an_event_stream(response: httpx.Response) -> APIResponseValidationError:
+    """The error for a streamed answer that is not an event stream (its body must have been read)."""
+    return APIResponseValidationError(
+        f"Asked for an event stream, the server answered {response.headers.get('content-type')}.",
+        status=response.status_code,
+        request_id=request_id_of(response),
+        body=_body_for_error(response),
+    )

@@ -1,0 +1,122 @@
+"""`client.usage`: token usage and cost over a time range (`GET /usage/summary`)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Optional, Union
+
+import httpx
+from dateutil.parser import isoparse
+
+from .._request import APICall, Headers, Query, RequestOptions
+from .._response import parse_model
+from ..errors import MeganovaError
+from ._base import AsyncAPIResource, SyncAPIResource
+
+if TYPE_CHECKING:
+    from ...models.usage_summary import UsageSummary
+    from .._options import TimeoutTypes
+
+DateLike = Union[datetime.datetime, datetime.date, str]
+
+
+def to_iso8601(value: DateLike, name: str) -> str:
+    """An ISO-8601 date-time for the query: a naive `datetime` (or a `date`) means UTC; a string is checked."""
+    if isinstance(value, str):
+        try:
+            isoparse(value)
+        except (ValueError, OverflowError) as exc:
+            raise MeganovaError(f"{name} must be an ISO-8601 date-time such as '2025-11-01T00:00:00Z', got {value!r}.") from exc
+        return value
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.date):
+        return f"{value.isoformat()}T00:00:00Z"
+    raise MeganovaError(f"{name} must be a datetime or an ISO-8601 string, got {type(value).__name__}.")
+
+
+def _parse_summary(response: httpx.Response) -> UsageSummary:
+    from ...models.usage_summary import UsageSummary
+
+    return parse_model(UsageSummary, response)
+
+
+def usage_summary_call(
+    *,
+    from_: DateLike,
+    to: DateLike,
+    group_by: Optional[str],
+    user_id: Optional[str],
+    api_key: Optional[str],
+    options: RequestOptions,
+) -> APICall[UsageSummary]:
+    """`GET /usage/summary?from=...&to=...`."""
+    params = {
+        "from": to_iso8601(from_, "from_"),
+        "to": to_iso8601(to, "to"),
+        "group_by": None if group_by is None else str(group_by),
+        "user_id": user_id,
+        "api_key": api_key,
+    }
+    return APICall("GET", "/usage/summary", _parse_summary, params=params, options=options)
+
+
+class Usage(SyncAPIResource):
+    """Token usage and cost."""
+
+    def summary(
+        self,
+        *,
+        from_: DateLike,
+        to: DateLike,
+        group_by: Optional[str] = None,
+        user_id: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Optional[TimeoutTypes] = None,
+        extra_headers: Optional[Headers] = None,
+        extra_query: Optional[Query] = None,
+    ) -> UsageSummary:
+        """Usage from `from_` to `to`, optionally grouped by `model`, `user`, `api_key` or `day`.
+
+        `api_key` here filters by a key's id; it is not the client's key."""
+        return self._client._request(
+            usage_summary_call(
+                from_=from_,
+                to=to,
+                group_by=group_by,
+                user_id=user_id,
+                api_key=api_key,
+                options=RequestOptions(timeout, extra_headers, extra_query),
+            )
+        )
+
+
+class AsyncUsage(AsyncAPIResource):
+    """Token usage and cost."""
+
+    async def summary(
+        self,
+        *,
+        from_: DateLike,
+        to: DateLike,
+        group_by: Optional[str] = None,
+        user_id: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Optional[TimeoutTypes] = None,
+        extra_headers: Optional[Headers] = None,
+        extra_query: Optional[Query] = None,
+    ) -> UsageSummary:
+        """Usage from `from_` to `to`, optionally grouped by `model`, `user`, `api_key` or `day`.
+
+        `api_key` here filters by a key's id; it is not the client's key."""
+        call = usage_summary_call(
+            from_=from_,
+            to=to,
+            group_by=group_by,
+            user_id=user_id,
+            api_key=api_key,
+            options=RequestOptions(timeout, extra_headers, extra_query),
+        )
+        return await self._client._request(call)
