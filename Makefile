@@ -66,7 +66,11 @@ lint-spec: $(BIN)/.ready $(TOOLS)/.ready
 lint: $(BIN)/.ready
 	$(BIN)/ruff check custom tests examples bench setup.py
 	$(BIN)/ruff format --check custom tests examples bench setup.py
-	$(BIN)/mypy --strict custom
+	@# mypy sees custom/ where it is installed, inside the package: a tree of links to both folders.
+	rm -rf build/typecheck && mkdir -p build/typecheck/meganova
+	for f in meganova/*; do ln -s "$$PWD/$$f" build/typecheck/meganova/; done
+	ln -s "$$PWD/custom" build/typecheck/meganova/custom
+	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom -p meganova.testing
 
 # --- tests ---------------------------------------------------------------------------------------
 # The suite runs against the built wheel, installed into fresh venvs on Python 3.9 and 3.13, so that a

@@ -9,4 +9,12 @@ from ._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
 from ._version import __version__
 from .errors import MeganovaError
 
-__all__ = ["AsyncChatStream", "AsyncMegaNova", "ChatStream", "ChatStreamChunk", "MeganovaError", "MegaNova", "__version__"]
+__all__ = [
+    "AsyncChatStream",
+    "AsyncMegaNova",
+    "ChatStream",
+    "ChatStreamChunk",
+    "MeganovaError",
+    "MegaNova",
+    "__version__",
+]

@@ -20,7 +20,14 @@ import attrs
 import httpx
 
 from ._logging import setup_logging
-from ._options import DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientOptions, TimeoutTypes, make_timeout
+from ._options import (
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientOptions,
+    TimeoutTypes,
+    make_timeout,
+)
 from ._request import APICall, build_request
 from ._response import is_event_stream, not_an_event_stream
 from ._streaming import AsyncChatStream, ChatStream, ChatStreamState
@@ -95,7 +102,11 @@ class _BaseClient(Generic[HttpT]):
         from ..client import AuthenticatedClient
 
         raw = AuthenticatedClient(base_url=self._options.base_url, token=self._options.api_key)
-        settings = dict(base_url=self._options.base_url, headers=dict(self._options.headers), timeout=self._options.timeout)
+        settings = dict(
+            base_url=self._options.base_url,
+            headers=dict(self._options.headers),
+            timeout=self._options.timeout,
+        )
         if isinstance(transport, httpx.BaseTransport):
             raw.set_httpx_client(httpx.Client(transport=transport, **settings))  # type: ignore[arg-type]
         else:
@@ -109,9 +120,9 @@ class _BaseClient(Generic[HttpT]):
 class MegaNova(_BaseClient[httpx.Client]):
     """The MegaNova API client.
 
-        client = MegaNova()  # api_key from MEGANOVA_API_KEY
-        resp = client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[{"role": "user", "content": "Hi"}])
-        print(resp.choices[0].message["content"])
+    client = MegaNova()  # api_key from MEGANOVA_API_KEY
+    resp = client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[{"role": "user", "content": "Hi"}])
+    print(resp.choices[0].message["content"])
     """
 
     def __init__(
@@ -206,8 +217,8 @@ class MegaNova(_BaseClient[httpx.Client]):
 class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     """The MegaNova API client for asyncio.
 
-        async with AsyncMegaNova() as client:
-            resp = await client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[...])
+    async with AsyncMegaNova() as client:
+        resp = await client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[...])
     """
 
     def __init__(
@@ -285,9 +296,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
             await response.aread()
             await response.aclose()
             raise not_an_event_stream(response)
-        return AsyncChatStream(
-            response, ChatStreamState(response.headers.get("x-request-id"), self._options.api_key)
-        )
+        return AsyncChatStream(response, ChatStreamState(response.headers.get("x-request-id"), self._options.api_key))
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""

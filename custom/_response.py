@@ -21,7 +21,8 @@ _MAX_BODY = 2000
 
 def request_id_of(response: httpx.Response) -> Optional[str]:
     """The answer's `X-Request-Id` header."""
-    return response.headers.get("x-request-id")
+    request_id: Optional[str] = response.headers.get("x-request-id")
+    return request_id
 
 
 def _body_for_error(response: httpx.Response) -> Any:

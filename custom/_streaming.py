@@ -16,7 +16,17 @@ Rules (one place, both clients):
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Optional
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncGenerator,
+    AsyncIterator,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    Optional,
+)
 
 import attrs
 import httpx
@@ -71,7 +81,10 @@ def _from_dict(cls: Any, data: Any, request_id: Optional[str]) -> Any:
         return cls.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise APIResponseValidationError(
-            f"Stream event does not match {cls.__name__}: {exc!r}", status=200, request_id=request_id, body=data
+            f"Stream event does not match {cls.__name__}: {exc!r}",
+            status=200,
+            request_id=request_id,
+            body=data,
         ) from exc
 
 
@@ -259,9 +272,7 @@ class ChatStreamState:
 
     def _done_chunk(self) -> ChatStreamChunk:
         first = self.choices.get(0)
-        return ChatStreamChunk(
-            "", 0, self.request_id, True, first.finish_reason if first else None, usage=self.usage
-        )
+        return ChatStreamChunk("", 0, self.request_id, True, first.finish_reason if first else None, usage=self.usage)
 
 
 class _StreamBase:
@@ -321,7 +332,7 @@ class ChatStream(_StreamBase):
             pass
         return self._final_response()
 
-    def _iterate(self) -> Iterator[ChatStreamChunk]:
+    def _iterate(self) -> Generator[ChatStreamChunk, None, None]:
         state = self._state
         pieces = self.response.iter_bytes()
         try:
@@ -381,7 +392,7 @@ class AsyncChatStream(_StreamBase):
             pass
         return self._final_response()
 
-    async def _iterate(self) -> AsyncIterator[ChatStreamChunk]:
+    async def _iterate(self) -> AsyncGenerator[ChatStreamChunk, None]:
         state = self._state
         pieces = self.response.aiter_bytes()
         try:

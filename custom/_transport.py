@@ -13,7 +13,7 @@ import httpx
 from ._logging import logger, redact_headers
 from ._options import ClientOptions
 from ._request import ensure_idempotency_key
-from ._retry import is_retryable_status, parse_retry_after, wait_before_retry
+from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
 from .errors import APIConnectionError, APITimeoutError, MeganovaError, error_for_status
 
 # Transport failures worth another attempt: the request may not have reached the server, or its
@@ -49,7 +49,7 @@ class RetryState:
         """Seconds to wait before retrying after a transport failure; raises when it is not retried."""
         if not isinstance(exc, RETRYABLE_ERRORS) or self.retries >= self.max_retries:
             raise connection_error(exc, self.request) from exc
-        return self._next(wait_before_retry(self.retries, None), repr(exc))
+        return self._next(backoff(self.retries), repr(exc))
 
     def after_response(self, response: httpx.Response) -> Optional[float]:
         """None when `response` is the answer; else seconds to wait before a retry. Raises a mapped
@@ -106,9 +106,7 @@ def _must_read(response: httpx.Response, stream: bool) -> bool:
 class SyncSender:
     """Sends requests through an `httpx.Client`, retrying as `RetryState` decides."""
 
-    def __init__(
-        self, http: httpx.Client, options: ClientOptions, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
+    def __init__(self, http: httpx.Client, options: ClientOptions, sleep: Callable[[float], None] = time.sleep) -> None:
         self.http = http
         self.options = options
         self.sleep = sleep
@@ -147,9 +145,7 @@ class AsyncSender:
         self.options = options
         self.sleep = sleep
 
-    async def send(
-        self, request: httpx.Request, *, stream: bool, raise_for_status: bool = True
-    ) -> httpx.Response:
+    async def send(self, request: httpx.Request, *, stream: bool, raise_for_status: bool = True) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful body is left unread."""
         state = RetryState(request, self.options, raise_for_status=raise_for_status)
         while True:

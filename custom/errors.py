@@ -1,18 +1,18 @@
 """The `MeganovaError` hierarchy, and the pure function that turns an HTTP error answer into one.
 
-    MeganovaError
-    ├── APIError                      an HTTP error answer (status >= 400), or an error event in a stream
-    │   ├── BadRequestError           400
-    │   ├── AuthenticationError       401
-    │   ├── PermissionDeniedError     403
-    │   ├── NotFoundError             404
-    │   ├── ConflictError             409
-    │   ├── UnprocessableEntityError  422
-    │   ├── RateLimitError            429
-    │   └── InternalServerError       >= 500
-    ├── APIConnectionError            no answer: refused, reset, dropped mid-body or mid-stream
-    │   └── APITimeoutError           no answer in time
-    └── APIResponseValidationError    a 2xx answer that is not what the API describes
+MeganovaError
+├── APIError                      an HTTP error answer (status >= 400), or an error event in a stream
+│   ├── BadRequestError           400
+│   ├── AuthenticationError       401
+│   ├── PermissionDeniedError     403
+│   ├── NotFoundError             404
+│   ├── ConflictError             409
+│   ├── UnprocessableEntityError  422
+│   ├── RateLimitError            429
+│   └── InternalServerError       >= 500
+├── APIConnectionError            no answer: refused, reset, dropped mid-body or mid-stream
+│   └── APITimeoutError           no answer in time
+└── APIResponseValidationError    a 2xx answer that is not what the API describes
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class MeganovaError(Exception):
         *,
         code: Optional[str] = None,
         status: Optional[int] = None,
-        type: Optional[str] = None,  # noqa: A002 - the API's own field name
+        type: Optional[str] = None,
         param: Optional[str] = None,
         request_id: Optional[str] = None,
         body: Any = None,
@@ -161,7 +161,7 @@ class ErrorInfo:
         self,
         message: str,
         *,
-        type: Optional[str] = None,  # noqa: A002
+        type: Optional[str] = None,
         code: Optional[str] = None,
         param: Optional[str] = None,
         body: Any = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, Literal, Mapping, Optional, Sequence, Union, overload
 
 import httpx
 
@@ -235,7 +235,9 @@ class AsyncChat(AsyncAPIResource):
             fields=kwargs,
             options=RequestOptions(timeout, extra_headers, extra_query, extra_body),
         )
-        return await (self._client._stream(call) if stream else self._client._request(call))
+        if stream:
+            return await self._client._stream(call)
+        return await self._client._request(call)
 
     async def stream(
         self,

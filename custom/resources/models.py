@@ -41,7 +41,9 @@ def list_models_call(options: RequestOptions) -> APICall[List[ModelInfo]]:
 def get_model_call(model_id: str, options: RequestOptions) -> APICall[ModelInfo]:
     """`GET /models/{model_id}`, the id's slash kept as it is."""
     if not isinstance(model_id, str) or not model_id.strip("/"):
-        raise MeganovaError(f"model_id must be a non-empty string such as 'meganova-ai/manta-flash-1.0', got {model_id!r}.")
+        raise MeganovaError(
+            f"model_id must be a non-empty string such as 'meganova-ai/manta-flash-1.0', got {model_id!r}."
+        )
     return APICall("GET", "/models/" + quote(model_id.strip("/"), safe="/"), _parse_model_info, options=options)
 
 

@@ -26,7 +26,9 @@ def to_iso8601(value: DateLike, name: str) -> str:
         try:
             isoparse(value)
         except (ValueError, OverflowError) as exc:
-            raise MeganovaError(f"{name} must be an ISO-8601 date-time such as '2025-11-01T00:00:00Z', got {value!r}.") from exc
+            raise MeganovaError(
+                f"{name} must be an ISO-8601 date-time such as '2025-11-01T00:00:00Z', got {value!r}."
+            ) from exc
         return value
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
