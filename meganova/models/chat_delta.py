@@ -103,12 +103,16 @@ class ChatDelta:
 
         content = _parse_content(d.pop("content", UNSET))
 
-        tool_calls = []
         _tool_calls = d.pop("tool_calls", UNSET)
-        for tool_calls_item_data in _tool_calls or []:
-            tool_calls_item = ToolCallDelta.from_dict(tool_calls_item_data)
+        tool_calls: Union[Unset, list["ToolCallDelta"]]
+        if isinstance(_tool_calls, Unset) or _tool_calls is None:
+            tool_calls = UNSET
+        else:
+            tool_calls = []
+            for tool_calls_item_data in _tool_calls:
+                tool_calls_item = ToolCallDelta.from_dict(tool_calls_item_data)
 
-            tool_calls.append(tool_calls_item)
+                tool_calls.append(tool_calls_item)
 
         def _parse_reasoning_content(data: object) -> Union[None, Unset, str]:
             if data is None:

@@ -252,12 +252,16 @@ class ChatRequest:
 
         frequency_penalty = d.pop("frequency_penalty", UNSET)
 
-        tools = []
         _tools = d.pop("tools", UNSET)
-        for tools_item_data in _tools or []:
-            tools_item = ToolDefinition.from_dict(tools_item_data)
+        tools: Union[Unset, list["ToolDefinition"]]
+        if isinstance(_tools, Unset) or _tools is None:
+            tools = UNSET
+        else:
+            tools = []
+            for tools_item_data in _tools:
+                tools_item = ToolDefinition.from_dict(tools_item_data)
 
-            tools.append(tools_item)
+                tools.append(tools_item)
 
         def _parse_tool_choice(data: object) -> Union["ToolChoiceObject", Unset, str]:
             if isinstance(data, Unset):

@@ -169,12 +169,16 @@ class ChatRequestMessage:
 
         name = d.pop("name", UNSET)
 
-        tool_calls = []
         _tool_calls = d.pop("tool_calls", UNSET)
-        for tool_calls_item_data in _tool_calls or []:
-            tool_calls_item = ToolCall.from_dict(tool_calls_item_data)
+        tool_calls: Union[Unset, list["ToolCall"]]
+        if isinstance(_tool_calls, Unset) or _tool_calls is None:
+            tool_calls = UNSET
+        else:
+            tool_calls = []
+            for tool_calls_item_data in _tool_calls:
+                tool_calls_item = ToolCall.from_dict(tool_calls_item_data)
 
-            tool_calls.append(tool_calls_item)
+                tool_calls.append(tool_calls_item)
 
         tool_call_id = d.pop("tool_call_id", UNSET)
 

@@ -128,12 +128,16 @@ class UsageSummary:
 
         currency = d.pop("currency")
 
-        groups = []
         _groups = d.pop("groups", UNSET)
-        for groups_item_data in _groups or []:
-            groups_item = UsageGroup.from_dict(groups_item_data)
+        groups: Union[Unset, list["UsageGroup"]]
+        if isinstance(_groups, Unset) or _groups is None:
+            groups = UNSET
+        else:
+            groups = []
+            for groups_item_data in _groups:
+                groups_item = UsageGroup.from_dict(groups_item_data)
 
-            groups.append(groups_item)
+                groups.append(groups_item)
 
         usage_summary = cls(
             from_=from_,
