@@ -85,18 +85,20 @@ define TEST_ON
 	.venv-test-$(1)/bin/pip install -q --upgrade pip
 	.venv-test-$(1)/bin/pip install -q -r requirements-test.txt dist/*.whl
 	cd tests && ../.venv-test-$(1)/bin/python -c "import meganova, sys; print('testing meganova', meganova.__version__, 'from', meganova.__file__, 'on Python', sys.version.split()[0])"
-	cd tests && ../.venv-test-$(1)/bin/python -m pytest -q -p no:cacheprovider --rootdir=. .
+	cd tests && MEGANOVA_PRISM=$(CURDIR)/$(TOOLS)/node_modules/.bin/prism MEGANOVA_SPEC=$(CURDIR)/openapi/meganova.yaml \
+	  ../.venv-test-$(1)/bin/python -m pytest -q -p no:cacheprovider --rootdir=. .
 endef
 
-test-wheels: dist/.wheel
+test-wheels: dist/.wheel $(TOOLS)/.ready
 	$(call TEST_ON,py39,$(PY39))
 	$(call TEST_ON,py313,$(PY313))
 
 test: check-generated lint-spec lint test-wheels
 	@echo "make test: all checks passed"
 
-test-dev: $(BIN)/.ready
-	$(BIN)/python -m pytest -q tests
+test-dev: $(BIN)/.ready $(TOOLS)/.ready
+	MEGANOVA_PRISM=$(CURDIR)/$(TOOLS)/node_modules/.bin/prism MEGANOVA_SPEC=$(CURDIR)/openapi/meganova.yaml \
+	  $(BIN)/python -m pytest -q tests
 
 fuzz: $(BIN)/.ready
 	MEGANOVA_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests -k fuzz
