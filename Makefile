@@ -71,6 +71,7 @@ lint: $(BIN)/.ready
 	for f in meganova/*; do ln -s "$$PWD/$$f" build/typecheck/meganova/; done
 	ln -s "$$PWD/custom" build/typecheck/meganova/custom
 	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom -p meganova.testing
+	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml ../../tests/typecheck_usage.py
 
 # --- tests ---------------------------------------------------------------------------------------
 # The suite runs against the built wheel, installed into fresh venvs on Python 3.9 and 3.13, so that a

@@ -30,7 +30,7 @@ from ._options import (
 )
 from ._request import APICall, build_request
 from ._response import is_event_stream, not_an_event_stream
-from ._streaming import AsyncChatStream, ChatStream, ChatStreamState
+from ._streaming import AsyncChatStream, ChatStream, open_stream
 from ._transport import AsyncSender, SyncSender
 from .resources import AsyncBilling, AsyncChat, AsyncModels, AsyncUsage, Billing, Chat, Models, Usage
 
@@ -54,15 +54,51 @@ def shared_ssl_context(base_url: str) -> Union[ssl.SSLContext, bool]:
     return _ssl_context
 
 
+ClientT = TypeVar("ClientT", bound="_BaseClient[Any]")
+
+
 class _BaseClient(Generic[HttpT]):
-    """What both clients share: options, the pool, repr, `with_options`, the raw generated client."""
+    """What both clients share: configuration, the pool, repr, `with_options`, the raw generated client."""
 
     _options: ClientOptions
     _http: HttpT
     _owns_http: bool
     _raw: Optional[AuthenticatedClient]
 
-    def _setup(self, options: ClientOptions, http: HttpT, owns_http: bool) -> None:
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        region: str = "auto",
+        user_agent_extra: Optional[str] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+        http_client: Optional[HttpT] = None,
+    ) -> None:
+        """`api_key` falls back to MEGANOVA_API_KEY and `base_url` to MEGANOVA_BASE_URL, then production.
+        `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `max_retries` counts retries after
+        the first attempt. `http_client` is used as given (you close it), with our headers and retries."""
+        setup_logging()
+        options = ClientOptions.create(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            region=region,
+            user_agent_extra=user_agent_extra,
+            default_headers=default_headers,
+        )
+        if http_client is None:
+            self._init(options, self._new_pool(options), owns_http=True)
+        else:
+            self._init(options, http_client, owns_http=False)
+
+    def _new_pool(self, options: ClientOptions) -> HttpT:
+        raise NotImplementedError
+
+    def _init(self, options: ClientOptions, http: HttpT, owns_http: bool) -> None:
         self._options = options
         self._http = http
         self._owns_http = owns_http
@@ -83,12 +119,14 @@ class _BaseClient(Generic[HttpT]):
         """Retries after the first attempt."""
         return self._options.max_retries
 
-    def _evolve(
-        self,
-        timeout: Optional[TimeoutTypes],
-        max_retries: Optional[int],
-        default_headers: Optional[Mapping[str, str]],
-    ) -> ClientOptions:
+    def with_options(
+        self: ClientT,
+        *,
+        timeout: Optional[TimeoutTypes] = None,
+        max_retries: Optional[int] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+    ) -> ClientT:
+        """A client with these options changed, sharing this one's connection pool."""
         changes: dict[str, Any] = {}
         if timeout is not None:
             changes["timeout"] = make_timeout(timeout)
@@ -96,22 +134,26 @@ class _BaseClient(Generic[HttpT]):
             changes["max_retries"] = max_retries
         if default_headers is not None:
             changes["default_headers"] = {**self._options.default_headers, **default_headers}
-        return attrs.evolve(self._options, **changes)
+        client = object.__new__(type(self))
+        client._init(attrs.evolve(self._options, **changes), self._http, owns_http=False)
+        return client
 
-    def _build_raw(self, transport: Union[httpx.BaseTransport, httpx.AsyncBaseTransport]) -> AuthenticatedClient:
-        from ..client import AuthenticatedClient
+    @property
+    def raw(self) -> AuthenticatedClient:
+        """The generated low-level client, with this client's base URL, headers, timeouts and retries:
+        `meganova.api.chat.create_chat_completion.sync_detailed(client=client.raw, body=...)`
+        (`asyncio_detailed` with `AsyncMegaNova`)."""
+        if self._raw is None:
+            from ..client import AuthenticatedClient
+            from ._raw import raw_httpx_client
 
-        raw = AuthenticatedClient(base_url=self._options.base_url, token=self._options.api_key)
-        settings = dict(
-            base_url=self._options.base_url,
-            headers=dict(self._options.headers),
-            timeout=self._options.timeout,
-        )
-        if isinstance(transport, httpx.BaseTransport):
-            raw.set_httpx_client(httpx.Client(transport=transport, **settings))  # type: ignore[arg-type]
-        else:
-            raw.set_async_httpx_client(httpx.AsyncClient(transport=transport, **settings))  # type: ignore[arg-type]
-        return raw
+            self._raw = AuthenticatedClient(base_url=self._options.base_url, token=self._options.api_key)
+            http = raw_httpx_client(self._sender, self._options)  # type: ignore[attr-defined]
+            if isinstance(http, httpx.Client):
+                self._raw.set_httpx_client(http)
+            else:
+                self._raw.set_async_httpx_client(http)
+        return self._raw
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._options.base_url!r}, max_retries={self._options.max_retries})"
@@ -125,82 +167,24 @@ class MegaNova(_BaseClient[httpx.Client]):
     print(resp.choices[0].message["content"])
     """
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        *,
-        base_url: Optional[str] = None,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        region: str = "auto",
-        user_agent_extra: Optional[str] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-        http_client: Optional[httpx.Client] = None,
-    ) -> None:
-        setup_logging()
-        options = ClientOptions.create(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            region=region,
-            user_agent_extra=user_agent_extra,
-            default_headers=default_headers,
-        )
-        if http_client is None:
-            http = httpx.Client(
-                timeout=options.timeout, limits=DEFAULT_LIMITS, verify=shared_ssl_context(options.base_url)
-            )
-        else:
-            http = http_client
-        self._init(options, http, owns_http=http_client is None)
+    def _new_pool(self, options: ClientOptions) -> httpx.Client:
+        return httpx.Client(timeout=options.timeout, limits=DEFAULT_LIMITS, verify=shared_ssl_context(options.base_url))
 
     def _init(self, options: ClientOptions, http: httpx.Client, owns_http: bool) -> None:
-        self._setup(options, http, owns_http)
+        super()._init(options, http, owns_http)
         self._sender = SyncSender(http, options)
-        self.chat = Chat(self)
-        """Chat completions: `create()` and `stream()`."""
-        self.models = Models(self)
-        """The models: `list()` and `get(model_id)`."""
-        self.usage = Usage(self)
-        """Token usage and cost: `summary()`."""
-        self.billing = Billing(self)
-        """The account balance: `get_balance()`."""
+        self.chat, self.models, self.usage, self.billing = Chat(self), Models(self), Usage(self), Billing(self)
 
-    def with_options(
-        self,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        max_retries: Optional[int] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-    ) -> MegaNova:
-        """A client with these options changed, sharing this one's connection pool."""
-        client = object.__new__(MegaNova)
-        client._init(self._evolve(timeout, max_retries, default_headers), self._http, owns_http=False)
-        return client
-
-    @property
-    def raw(self) -> AuthenticatedClient:
-        """The generated low-level client, with this client's base URL, headers, timeouts and retries:
-        `meganova.api.chat.create_chat_completion.sync_detailed(client=client.raw, body=...)`."""
-        if self._raw is None:
-            from ._raw import SyncRawTransport
-
-            self._raw = self._build_raw(SyncRawTransport(self._sender))
-        return self._raw
-
-    def _request(self, call: APICall[T]) -> T:
+    def _call(self, call: APICall[T]) -> T:
         request = build_request(self._http, self._options, call)
-        return call.parse(self._sender.send(request, stream=False))
-
-    def _stream(self, call: APICall[Any]) -> ChatStream:
-        request = build_request(self._http, self._options, call)
+        if not call.stream:
+            return call.parse(self._sender.send(request, stream=False))
         response = self._sender.send(request, stream=True)
         if not is_event_stream(response):
             response.read()
             response.close()
             raise not_an_event_stream(response)
-        return ChatStream(response, ChatStreamState(response.headers.get("x-request-id"), self._options.api_key))
+        return ChatStream(response, open_stream(response, self._options))  # type: ignore[return-value]
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""
@@ -221,82 +205,27 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         resp = await client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[...])
     """
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        *,
-        base_url: Optional[str] = None,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        region: str = "auto",
-        user_agent_extra: Optional[str] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-        http_client: Optional[httpx.AsyncClient] = None,
-    ) -> None:
-        setup_logging()
-        options = ClientOptions.create(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            region=region,
-            user_agent_extra=user_agent_extra,
-            default_headers=default_headers,
+    def _new_pool(self, options: ClientOptions) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=options.timeout, limits=DEFAULT_LIMITS, verify=shared_ssl_context(options.base_url)
         )
-        if http_client is None:
-            http = httpx.AsyncClient(
-                timeout=options.timeout, limits=DEFAULT_LIMITS, verify=shared_ssl_context(options.base_url)
-            )
-        else:
-            http = http_client
-        self._init(options, http, owns_http=http_client is None)
 
     def _init(self, options: ClientOptions, http: httpx.AsyncClient, owns_http: bool) -> None:
-        self._setup(options, http, owns_http)
+        super()._init(options, http, owns_http)
         self._sender = AsyncSender(http, options)
-        self.chat = AsyncChat(self)
-        """Chat completions: `create()` and `stream()`."""
-        self.models = AsyncModels(self)
-        """The models: `list()` and `get(model_id)`."""
-        self.usage = AsyncUsage(self)
-        """Token usage and cost: `summary()`."""
-        self.billing = AsyncBilling(self)
-        """The account balance: `get_balance()`."""
+        self.chat, self.models = AsyncChat(self), AsyncModels(self)
+        self.usage, self.billing = AsyncUsage(self), AsyncBilling(self)
 
-    def with_options(
-        self,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        max_retries: Optional[int] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-    ) -> AsyncMegaNova:
-        """A client with these options changed, sharing this one's connection pool."""
-        client = object.__new__(AsyncMegaNova)
-        client._init(self._evolve(timeout, max_retries, default_headers), self._http, owns_http=False)
-        return client
-
-    @property
-    def raw(self) -> AuthenticatedClient:
-        """The generated low-level client, with this client's base URL, headers, timeouts and retries:
-        `await meganova.api.chat.create_chat_completion.asyncio_detailed(client=client.raw, body=...)`."""
-        if self._raw is None:
-            from ._raw import AsyncRawTransport
-
-            self._raw = self._build_raw(AsyncRawTransport(self._sender))
-        return self._raw
-
-    async def _request(self, call: APICall[T]) -> T:
+    async def _call(self, call: APICall[T]) -> T:
         request = build_request(self._http, self._options, call)
-        return call.parse(await self._sender.send(request, stream=False))
-
-    async def _stream(self, call: APICall[Any]) -> AsyncChatStream:
-        request = build_request(self._http, self._options, call)
+        if not call.stream:
+            return call.parse(await self._sender.send(request, stream=False))
         response = await self._sender.send(request, stream=True)
         if not is_event_stream(response):
             await response.aread()
             await response.aclose()
             raise not_an_event_stream(response)
-        return AsyncChatStream(response, ChatStreamState(response.headers.get("x-request-id"), self._options.api_key))
+        return AsyncChatStream(response, open_stream(response, self._options))  # type: ignore[return-value]
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""

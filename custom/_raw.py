@@ -7,8 +7,11 @@ Idempotency-Key, the pool), and its final answer, error or not, is handed back t
 
 from __future__ import annotations
 
+from typing import Any, Dict, Union
+
 import httpx
 
+from ._options import ClientOptions
 from ._transport import AsyncSender, SyncSender
 
 _DROP = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -38,3 +41,17 @@ class AsyncRawTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return _detached(await self._sender.send(request, stream=False, raise_for_status=False))
+
+
+def raw_httpx_client(
+    sender: Union[SyncSender, AsyncSender], options: ClientOptions
+) -> Union[httpx.Client, httpx.AsyncClient]:
+    """The httpx client for the generated code: our base URL, headers and timeout, sent through `sender`."""
+    settings: Dict[str, Any] = {
+        "base_url": options.base_url,
+        "headers": dict(options.headers),
+        "timeout": options.timeout,
+    }
+    if isinstance(sender, SyncSender):
+        return httpx.Client(transport=SyncRawTransport(sender), **settings)
+    return httpx.AsyncClient(transport=AsyncRawTransport(sender), **settings)

@@ -113,22 +113,38 @@ class ChatStreamState:
         self._secret = secret
 
     def feed(self, piece: bytes) -> Iterator[ChatStreamChunk]:
-        """The chunks that `piece` completes; raises on an error event or malformed data."""
+        """The chunks that `piece` completes; raises on an error event or malformed data. After the end
+        ([DONE]) the rest of the body is ignored."""
+        if self.finished:
+            return
         for event in self._decoder.feed(piece):
             if self.finished:
                 return
             yield from self._event(event)
 
-    def end(self) -> ChatStreamChunk:
-        """At the end of the body: the final chunk if the answer is complete; else `APIConnectionError`."""
+    def body_ended(self) -> Iterator[ChatStreamChunk]:
+        """At the end of the body: nothing more after [DONE]; the final chunk if every choice finished;
+        else `APIConnectionError`, since the answer was cut off.
+
+        The body is read to its end even after [DONE] (`feed` ignores the rest), so that the connection
+        goes back to the pool."""
+        if self.finished:
+            return
         if self.choices and all(c.finish_reason is not None for c in self.choices.values()):
             self.finished = True
-            return self._done_chunk()
+            yield self._done_chunk()
+            return
         raise APIConnectionError(
             "The stream ended before the answer was complete (no [DONE], no finish_reason): it was cut off.",
             status=200,
             request_id=self.request_id,
         )
+
+    def transport_failed(self, exc: httpx.HTTPError, request: httpx.Request) -> None:
+        """A read failed: raise `APIConnectionError` (or `APITimeoutError`), unless the answer was already
+        complete ([DONE] seen), in which case the connection is just not reused."""
+        if not self.finished:
+            raise connection_error(exc, request) from exc
 
     def text(self, index: int = 0) -> str:
         """The text of choice `index` so far."""
@@ -275,6 +291,11 @@ class ChatStreamState:
         return ChatStreamChunk("", 0, self.request_id, True, first.finish_reason if first else None, usage=self.usage)
 
 
+def open_stream(response: httpx.Response, options: Any) -> ChatStreamState:
+    """The state for reading `response`'s event stream (its request id; the key to scrub from errors)."""
+    return ChatStreamState(response.headers.get("x-request-id"), options.api_key)
+
+
 class _StreamBase:
     """What both stream objects share: the response, the state, the request id, the final answer."""
 
@@ -334,22 +355,12 @@ class ChatStream(_StreamBase):
 
     def _iterate(self) -> Generator[ChatStreamChunk, None, None]:
         state = self._state
-        pieces = self.response.iter_bytes()
         try:
-            for piece in pieces:
+            for piece in self.response.iter_bytes():
                 yield from state.feed(piece)
-                if state.finished:
-                    break
-            else:
-                yield state.end()
-                return
-            try:  # after [DONE]: read to the end, so the connection goes back to the pool
-                for _ in pieces:
-                    pass
-            except httpx.HTTPError:
-                pass  # the answer is complete; this connection is just not reused
+            yield from state.body_ended()
         except httpx.HTTPError as exc:
-            raise connection_error(exc, self.response.request) from exc
+            state.transport_failed(exc, self.response.request)
         finally:
             self.response.close()
 
@@ -394,22 +405,13 @@ class AsyncChatStream(_StreamBase):
 
     async def _iterate(self) -> AsyncGenerator[ChatStreamChunk, None]:
         state = self._state
-        pieces = self.response.aiter_bytes()
         try:
-            async for piece in pieces:
+            async for piece in self.response.aiter_bytes():
                 for chunk in state.feed(piece):
                     yield chunk
-                if state.finished:
-                    break
-            else:
-                yield state.end()
-                return
-            try:  # after [DONE]: read to the end, so the connection goes back to the pool
-                async for _ in pieces:
-                    pass
-            except httpx.HTTPError:
-                pass  # the answer is complete; this connection is just not reused
+            for chunk in state.body_ended():
+                yield chunk
         except httpx.HTTPError as exc:
-            raise connection_error(exc, self.response.request) from exc
+            state.transport_failed(exc, self.response.request)
         finally:
             await self.response.aclose()

@@ -8,7 +8,7 @@ import httpx
 
 from .._request import APICall, Headers, Query, RequestOptions
 from .._response import parse_model
-from ._base import AsyncAPIResource, SyncAPIResource
+from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
 
 if TYPE_CHECKING:
     from ...models.billing_balance import BillingBalance
@@ -21,34 +21,25 @@ def _parse_balance(response: httpx.Response) -> BillingBalance:
     return parse_model(BillingBalance, response)
 
 
-def balance_call(options: RequestOptions) -> APICall[BillingBalance]:
-    """`GET /billing/balance`."""
-    return APICall("GET", "/billing/balance", _parse_balance, options=options)
+def get_balance(
+    *,
+    timeout: Optional[TimeoutTypes] = None,
+    extra_headers: Optional[Headers] = None,
+    extra_query: Optional[Query] = None,
+) -> APICall[BillingBalance]:
+    """The account's balance, currency and status (`GET /billing/balance`)."""
+    return APICall(
+        "GET", "/billing/balance", _parse_balance, options=RequestOptions(timeout, extra_headers, extra_query)
+    )
 
 
 class Billing(SyncAPIResource):
     """The account balance."""
 
-    def get_balance(
-        self,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> BillingBalance:
-        """The account's balance, currency and status."""
-        return self._client._request(balance_call(RequestOptions(timeout, extra_headers, extra_query)))
+    get_balance = sync_method(get_balance)
 
 
 class AsyncBilling(AsyncAPIResource):
     """The account balance."""
 
-    async def get_balance(
-        self,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> BillingBalance:
-        """The account's balance, currency and status."""
-        return await self._client._request(balance_call(RequestOptions(timeout, extra_headers, extra_query)))
+    get_balance = async_method(get_balance)

@@ -1,23 +1,45 @@
-"""`client.chat`: chat completions (`POST /chat/completions`), whole or streamed."""
+"""`client.chat`: chat completions (`POST /chat/completions`), whole or streamed.
+
+`create` and `stream` are written once, as pure builders; the sync and async resources derive their
+methods from them. `CreateMethod` types `create`'s result by the `stream` flag, for both clients.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Literal,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
 import httpx
 
 from .._request import APICall, Body, Headers, Query, RequestOptions
 from .._response import parse_model
+from .._streaming import AsyncChatStream, ChatStream
 from ..errors import MeganovaError
-from ._base import AsyncAPIResource, SyncAPIResource
+from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
 
 if TYPE_CHECKING:
+    from typing import Awaitable
+
     from ...models.chat_response import ChatResponse
     from .._options import TimeoutTypes
-    from .._streaming import AsyncChatStream, ChatStream
 
 Message = Union[Mapping[str, Any], Any]
 """A message: a dict such as `{"role": "user", "content": "Hi"}`, or a generated model with `to_dict()`."""
+
+ResponseT = TypeVar("ResponseT", covariant=True)
+StreamT = TypeVar("StreamT", covariant=True)
 
 
 def _parse_chat_response(response: httpx.Response) -> ChatResponse:
@@ -38,21 +60,25 @@ def _message_json(message: Message, position: int) -> Any:
     return to_dict()
 
 
-def chat_call(
+def create(
     *,
     messages: Sequence[Message],
-    model: Optional[str],
-    temperature: Optional[float],
-    max_tokens: Optional[int],
-    session_id: Optional[str],
-    stream: bool,
-    fields: Dict[str, Any],
-    options: RequestOptions,
+    model: Optional[str] = None,
+    temperature: Optional[float] = None,
+    max_tokens: Optional[int] = None,
+    stream: bool = False,
+    session_id: Optional[str] = None,
+    timeout: Optional[TimeoutTypes] = None,
+    extra_headers: Optional[Headers] = None,
+    extra_query: Optional[Query] = None,
+    extra_body: Optional[Body] = None,
+    **kwargs: Any,
 ) -> APICall[ChatResponse]:
-    """`POST /chat/completions`: the body from the arguments; `fields` (the caller's **kwargs) go in as they are.
+    """Answer `messages` (`POST /chat/completions`): a `ChatResponse`, or with `stream=True` the same
+    stream as `stream()`. Other fields of the API (`top_p`, `tools`, `seed`, ...) go in `**kwargs`.
 
-    Checked before anything is sent: `messages` is a non-empty list, and `model` is given unless
-    `session_id` is (then the session's character decides the model)."""
+    `model` is required unless `session_id` is given (then the session's character decides it); both
+    are checked before anything is sent."""
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
         raise MeganovaError("messages must be a non-empty list such as [{'role': 'user', 'content': 'Hi'}].")
     if model is None and session_id is None:
@@ -68,15 +94,46 @@ def chat_call(
         body["max_tokens"] = max_tokens
     if stream:
         body["stream"] = True
-    body.update(fields)
+    body.update(kwargs)
+    options = RequestOptions(timeout, extra_headers, extra_query, extra_body)
     return APICall("POST", "/chat/completions", _parse_chat_response, json=body, options=options, stream=stream)
 
 
-class Chat(SyncAPIResource):
-    """Chat completions."""
+def stream(
+    *,
+    messages: Sequence[Message],
+    model: Optional[str] = None,
+    temperature: Optional[float] = None,
+    max_tokens: Optional[int] = None,
+    session_id: Optional[str] = None,
+    timeout: Optional[TimeoutTypes] = None,
+    extra_headers: Optional[Headers] = None,
+    extra_query: Optional[Query] = None,
+    extra_body: Optional[Body] = None,
+    **kwargs: Any,
+) -> APICall[ChatResponse]:
+    """Answer `messages` as a stream of `ChatStreamChunk`s. The request is sent now: an HTTP error
+    (after retries) raises here, not at the first iteration. `timeout` bounds each silence."""
+    return create(
+        messages=messages,
+        model=model,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        stream=True,
+        session_id=session_id,
+        timeout=timeout,
+        extra_headers=extra_headers,
+        extra_query=extra_query,
+        extra_body=extra_body,
+        **kwargs,
+    )
+
+
+class CreateMethod(Protocol[ResponseT, StreamT]):
+    """The type of `chat.create`: `ResponseT` without streaming, `StreamT` with `stream=True`."""
 
     @overload
-    def create(
+    def __call__(
         self,
         *,
         messages: Sequence[Message],
@@ -90,10 +147,10 @@ class Chat(SyncAPIResource):
         extra_query: Optional[Query] = None,
         extra_body: Optional[Body] = None,
         **kwargs: Any,
-    ) -> ChatResponse: ...
+    ) -> ResponseT: ...
 
     @overload
-    def create(
+    def __call__(
         self,
         *,
         messages: Sequence[Message],
@@ -107,164 +164,35 @@ class Chat(SyncAPIResource):
         extra_query: Optional[Query] = None,
         extra_body: Optional[Body] = None,
         **kwargs: Any,
-    ) -> ChatStream: ...
+    ) -> StreamT: ...
 
-    def create(
+    @overload
+    def __call__(
         self,
         *,
         messages: Sequence[Message],
         model: Optional[str] = None,
         temperature: Optional[float] = None,
         max_tokens: Optional[int] = None,
-        stream: bool = False,
+        stream: bool,
         session_id: Optional[str] = None,
         timeout: Optional[TimeoutTypes] = None,
         extra_headers: Optional[Headers] = None,
         extra_query: Optional[Query] = None,
         extra_body: Optional[Body] = None,
         **kwargs: Any,
-    ) -> Union[ChatResponse, ChatStream]:
-        """Answer `messages`. Other fields of the API (`top_p`, `tools`, `seed`, ...) go in `**kwargs`.
+    ) -> Union[ResponseT, StreamT]: ...
 
-        With `stream=True`, the same as `stream()`: a `ChatStream`."""
-        call = chat_call(
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            session_id=session_id,
-            stream=stream,
-            fields=kwargs,
-            options=RequestOptions(timeout, extra_headers, extra_query, extra_body),
-        )
-        return self._client._stream(call) if stream else self._client._request(call)
 
-    def stream(
-        self,
-        *,
-        messages: Sequence[Message],
-        model: Optional[str] = None,
-        temperature: Optional[float] = None,
-        max_tokens: Optional[int] = None,
-        session_id: Optional[str] = None,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-        extra_body: Optional[Body] = None,
-        **kwargs: Any,
-    ) -> ChatStream:
-        """Answer `messages` as a stream of `ChatStreamChunk`s. The request is sent now: an HTTP error
-        (after retries) raises here, not at the first iteration. `timeout` bounds each silence."""
-        return self.create(
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stream=True,
-            session_id=session_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            **kwargs,
-        )
+class Chat(SyncAPIResource):
+    """Chat completions: `create()` and `stream()`."""
+
+    create = cast("CreateMethod[ChatResponse, ChatStream]", sync_method(create))
+    stream = sync_method(stream, returns=ChatStream)
 
 
 class AsyncChat(AsyncAPIResource):
-    """Chat completions."""
+    """Chat completions: `await create()` and `await stream()`."""
 
-    @overload
-    async def create(
-        self,
-        *,
-        messages: Sequence[Message],
-        model: Optional[str] = None,
-        temperature: Optional[float] = None,
-        max_tokens: Optional[int] = None,
-        stream: Literal[False] = False,
-        session_id: Optional[str] = None,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-        extra_body: Optional[Body] = None,
-        **kwargs: Any,
-    ) -> ChatResponse: ...
-
-    @overload
-    async def create(
-        self,
-        *,
-        messages: Sequence[Message],
-        model: Optional[str] = None,
-        temperature: Optional[float] = None,
-        max_tokens: Optional[int] = None,
-        stream: Literal[True],
-        session_id: Optional[str] = None,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-        extra_body: Optional[Body] = None,
-        **kwargs: Any,
-    ) -> AsyncChatStream: ...
-
-    async def create(
-        self,
-        *,
-        messages: Sequence[Message],
-        model: Optional[str] = None,
-        temperature: Optional[float] = None,
-        max_tokens: Optional[int] = None,
-        stream: bool = False,
-        session_id: Optional[str] = None,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-        extra_body: Optional[Body] = None,
-        **kwargs: Any,
-    ) -> Union[ChatResponse, AsyncChatStream]:
-        """Answer `messages`. Other fields of the API (`top_p`, `tools`, `seed`, ...) go in `**kwargs`.
-
-        With `stream=True`, the same as `stream()`: an `AsyncChatStream`."""
-        call = chat_call(
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            session_id=session_id,
-            stream=stream,
-            fields=kwargs,
-            options=RequestOptions(timeout, extra_headers, extra_query, extra_body),
-        )
-        if stream:
-            return await self._client._stream(call)
-        return await self._client._request(call)
-
-    async def stream(
-        self,
-        *,
-        messages: Sequence[Message],
-        model: Optional[str] = None,
-        temperature: Optional[float] = None,
-        max_tokens: Optional[int] = None,
-        session_id: Optional[str] = None,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-        extra_body: Optional[Body] = None,
-        **kwargs: Any,
-    ) -> AsyncChatStream:
-        """Answer `messages` as a stream of `ChatStreamChunk`s (`async for`). The request is sent now:
-        an HTTP error (after retries) raises here, not at the first iteration."""
-        return await self.create(
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stream=True,
-            session_id=session_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            **kwargs,
-        )
+    create = cast("CreateMethod[Awaitable[ChatResponse], Awaitable[AsyncChatStream]]", async_method(create))
+    stream = async_method(stream, returns=AsyncChatStream)

@@ -14,7 +14,7 @@ import httpx
 from .._request import APICall, Headers, Query, RequestOptions
 from .._response import parse_model
 from ..errors import MeganovaError
-from ._base import AsyncAPIResource, SyncAPIResource
+from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
 
 if TYPE_CHECKING:
     from ...models.model_info import ModelInfo
@@ -33,67 +33,41 @@ def _parse_model_info(response: httpx.Response) -> ModelInfo:
     return parse_model(ModelInfo, response)
 
 
-def list_models_call(options: RequestOptions) -> APICall[List[ModelInfo]]:
-    """`GET /models`."""
-    return APICall("GET", "/models", _parse_model_list, options=options)
+def list_(
+    *,
+    timeout: Optional[TimeoutTypes] = None,
+    extra_headers: Optional[Headers] = None,
+    extra_query: Optional[Query] = None,
+) -> APICall[List[ModelInfo]]:
+    """Every model available to this key (`GET /models`)."""
+    return APICall("GET", "/models", _parse_model_list, options=RequestOptions(timeout, extra_headers, extra_query))
 
 
-def get_model_call(model_id: str, options: RequestOptions) -> APICall[ModelInfo]:
-    """`GET /models/{model_id}`, the id's slash kept as it is."""
+def get(
+    model_id: str,
+    *,
+    timeout: Optional[TimeoutTypes] = None,
+    extra_headers: Optional[Headers] = None,
+    extra_query: Optional[Query] = None,
+) -> APICall[ModelInfo]:
+    """One model, by id such as `meganova-ai/manta-flash-1.0` (`GET /models/{model_id}`, the slash kept)."""
     if not isinstance(model_id, str) or not model_id.strip("/"):
         raise MeganovaError(
             f"model_id must be a non-empty string such as 'meganova-ai/manta-flash-1.0', got {model_id!r}."
         )
-    return APICall("GET", "/models/" + quote(model_id.strip("/"), safe="/"), _parse_model_info, options=options)
+    path = "/models/" + quote(model_id.strip("/"), safe="/")
+    return APICall("GET", path, _parse_model_info, options=RequestOptions(timeout, extra_headers, extra_query))
 
 
 class Models(SyncAPIResource):
     """The models that can be used for chat."""
 
-    def list(
-        self,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> List[ModelInfo]:
-        """Every model available to this key."""
-        return self._client._request(list_models_call(RequestOptions(timeout, extra_headers, extra_query)))
-
-    def get(
-        self,
-        model_id: str,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> ModelInfo:
-        """One model, by id (`meganova-ai/manta-flash-1.0`)."""
-        return self._client._request(get_model_call(model_id, RequestOptions(timeout, extra_headers, extra_query)))
+    list = sync_method(list_)
+    get = sync_method(get)
 
 
 class AsyncModels(AsyncAPIResource):
     """The models that can be used for chat."""
 
-    async def list(
-        self,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> List[ModelInfo]:
-        """Every model available to this key."""
-        return await self._client._request(list_models_call(RequestOptions(timeout, extra_headers, extra_query)))
-
-    async def get(
-        self,
-        model_id: str,
-        *,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> ModelInfo:
-        """One model, by id (`meganova-ai/manta-flash-1.0`)."""
-        return await self._client._request(
-            get_model_call(model_id, RequestOptions(timeout, extra_headers, extra_query))
-        )
+    list = async_method(list_)
+    get = async_method(get)

@@ -11,7 +11,7 @@ from dateutil.parser import isoparse
 from .._request import APICall, Headers, Query, RequestOptions
 from .._response import parse_model
 from ..errors import MeganovaError
-from ._base import AsyncAPIResource, SyncAPIResource
+from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
 
 if TYPE_CHECKING:
     from ...models.usage_summary import UsageSummary
@@ -45,16 +45,20 @@ def _parse_summary(response: httpx.Response) -> UsageSummary:
     return parse_model(UsageSummary, response)
 
 
-def usage_summary_call(
+def summary(
     *,
     from_: DateLike,
     to: DateLike,
-    group_by: Optional[str],
-    user_id: Optional[str],
-    api_key: Optional[str],
-    options: RequestOptions,
+    group_by: Optional[str] = None,
+    user_id: Optional[str] = None,
+    api_key: Optional[str] = None,
+    timeout: Optional[TimeoutTypes] = None,
+    extra_headers: Optional[Headers] = None,
+    extra_query: Optional[Query] = None,
 ) -> APICall[UsageSummary]:
-    """`GET /usage/summary?from=...&to=...`."""
+    """Usage and cost from `from_` to `to` (`GET /usage/summary`), optionally grouped by `model`, `user`,
+    `api_key` or `day`. A naive `datetime` means UTC. `api_key` filters by a key's id: it is not the
+    client's key."""
     params = {
         "from": to_iso8601(from_, "from_"),
         "to": to_iso8601(to, "to"),
@@ -62,63 +66,17 @@ def usage_summary_call(
         "user_id": user_id,
         "api_key": api_key,
     }
+    options = RequestOptions(timeout, extra_headers, extra_query)
     return APICall("GET", "/usage/summary", _parse_summary, params=params, options=options)
 
 
 class Usage(SyncAPIResource):
     """Token usage and cost."""
 
-    def summary(
-        self,
-        *,
-        from_: DateLike,
-        to: DateLike,
-        group_by: Optional[str] = None,
-        user_id: Optional[str] = None,
-        api_key: Optional[str] = None,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> UsageSummary:
-        """Usage from `from_` to `to`, optionally grouped by `model`, `user`, `api_key` or `day`.
-
-        `api_key` here filters by a key's id; it is not the client's key."""
-        return self._client._request(
-            usage_summary_call(
-                from_=from_,
-                to=to,
-                group_by=group_by,
-                user_id=user_id,
-                api_key=api_key,
-                options=RequestOptions(timeout, extra_headers, extra_query),
-            )
-        )
+    summary = sync_method(summary)
 
 
 class AsyncUsage(AsyncAPIResource):
     """Token usage and cost."""
 
-    async def summary(
-        self,
-        *,
-        from_: DateLike,
-        to: DateLike,
-        group_by: Optional[str] = None,
-        user_id: Optional[str] = None,
-        api_key: Optional[str] = None,
-        timeout: Optional[TimeoutTypes] = None,
-        extra_headers: Optional[Headers] = None,
-        extra_query: Optional[Query] = None,
-    ) -> UsageSummary:
-        """Usage from `from_` to `to`, optionally grouped by `model`, `user`, `api_key` or `day`.
-
-        `api_key` here filters by a key's id; it is not the client's key."""
-        call = usage_summary_call(
-            from_=from_,
-            to=to,
-            group_by=group_by,
-            user_id=user_id,
-            api_key=api_key,
-            options=RequestOptions(timeout, extra_headers, extra_query),
-        )
-        return await self._client._request(call)
+    summary = async_method(summary)
