@@ -187,3 +187,20 @@ def harness(mode: str) -> Callable[..., Harness]:
         return Harness(mode, answers, **kwargs)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line of figures from the suites that keep them (the fault matrix, the load test)."""
+    import sys
+
+    faults = sys.modules.get("test_faults")
+    if faults is not None and faults.TALLY.run:
+        t = faults.TALLY
+        terminalreporter.write_line(
+            f"fault matrix: {t.run} scenarios run, {t.passed} passed, {t.requests} requests sent, "
+            f"{t.duplicates} duplicates found"
+        )
+    for name in ("test_load", "test_fuzz"):
+        module = sys.modules.get(name)
+        for line in getattr(module, "SUMMARY", []):
+            terminalreporter.write_line(line)
