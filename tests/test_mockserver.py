@@ -1,0 +1,784 @@
+"""`meganova.testing.MockServer` itself, over real loopback HTTP with raw httpx (no SDK code involved)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Dict, Iterator, List
+
+import httpx
+import pytest
+
+from meganova.testing import DEFAULT_MODEL, FAULTS, MockServer
+
+KEY = "test"
+FLASH = "meganova-ai/manta-flash-1.0"
+HELLO = [{"role": "user", "content": "Hi Luna, how are you?"}]
+
+# The `required` lists of the spec's schemas (openapi/meganova.yaml); `test_required_fields_match_the_spec`
+# checks them against the spec when PyYAML is installed.
+REQUIRED: Dict[str, List[str]] = {
+    "ChatResponse": ["id", "choices"],
+    "ChatChoice": ["index", "message"],
+    "ChatMessage": ["role"],
+    "TokenUsage": ["prompt_tokens", "completion_tokens", "total_tokens"],
+    "ChatCompletionChunk": ["id", "choices"],
+    "ChatChunkChoice": ["index", "delta"],
+    "ModelList": ["data"],
+    "ModelInfo": ["id", "name", "context_length", "modalities", "tags", "nsfw_support", "status"],
+    "ModelPricing": ["prompt_tokens_per_1k", "completion_tokens_per_1k"],
+    "UsageSummary": [
+        "from",
+        "to",
+        "total_requests",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "cost",
+        "currency",
+    ],
+    "UsageGroup": ["key", "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost"],
+    "BillingBalance": ["balance", "currency", "status"],
+    "ErrorResponse": ["error"],
+    "ErrorDetail": ["message"],
+}
+
+
+def has_required(value: Any, schema: str) -> None:
+    assert isinstance(value, dict), value
+    missing = [name for name in REQUIRED[schema] if name not in value]
+    assert not missing, f"{schema} lacks {missing}: {value}"
+
+
+@pytest.fixture
+def server() -> Iterator[MockServer]:
+    with MockServer() as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: MockServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=5) as http:
+        yield http
+
+
+def chat(client: httpx.Client, **body: Any) -> httpx.Response:
+    body.setdefault("model", FLASH)
+    body.setdefault("messages", HELLO)
+    return client.post("/chat/completions", json=body)
+
+
+def events_of(raw: bytes) -> List[str]:
+    """The `data:` payloads of an event stream body (comments dropped, any line end)."""
+    text = raw.decode().replace("\r\n", "\n").replace("\r", "\n")
+    events = []
+    for block in text.split("\n\n"):
+        data = [line[5:].lstrip(" ") for line in block.split("\n") if line.startswith("data:")]
+        if data:
+            events.append("\n".join(data))
+    return events
+
+
+def standard_error(response: httpx.Response, status: int, type_: str, code: str) -> Dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    has_required(body, "ErrorResponse")
+    error = body["error"]
+    assert set(error) == {"message", "type", "code", "param"}
+    assert error["message"]
+    assert (error["type"], error["code"]) == (type_, code)
+    return dict(error)
+
+
+# --- life cycle -----------------------------------------------------------------------------------
+
+
+def test_url_and_context_manager() -> None:
+    server = MockServer(port=0, api_key="sk-mock")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", server.url)
+    assert server.port > 0
+    with server:
+        response = httpx.get(server.url + "/billing/balance", headers={"Authorization": "Bearer sk-mock"})
+        assert response.status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.url + "/billing/balance", timeout=1)
+    with pytest.raises(RuntimeError):
+        server.start()
+
+
+def test_stop_closes_open_connections_without_hanging() -> None:
+    server = MockServer().start()
+    idle = socket.create_connection(("127.0.0.1", server.port))
+    waiting = socket.create_connection(("127.0.0.1", server.port))
+    server.enqueue(delay=30)
+    waiting.sendall(b"GET /v1/billing/balance HTTP/1.1\r\nHost: x\r\n\r\n")
+    deadline = time.monotonic() + 2
+    while server.open_connections < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.open_connections == 2
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 1.5
+    for sock in (idle, waiting):
+        sock.settimeout(2)
+        assert sock.recv(100) == b""
+        sock.close()
+    assert server.open_connections == 0
+    server.stop()  # idempotent
+
+
+def test_run_as_a_module_prints_its_url() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meganova.testing", "--port", "0", "--api-key", "sk-cli"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", url), url
+        assert "sk-cli" in process.stdout.readline()
+        response = httpx.get(url + "/billing/balance", headers={"Authorization": "Bearer sk-cli"}, timeout=5)
+        assert response.json()["currency"] == "USD"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert process.returncode in (0, -15)
+
+
+# --- the operations -------------------------------------------------------------------------------
+
+
+def test_chat_completion(client: httpx.Client) -> None:
+    response = chat(client, temperature=0.9, max_tokens=512)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert re.fullmatch(r"req_[0-9a-f]+", response.headers["x-request-id"])
+    body = response.json()
+    has_required(body, "ChatResponse")
+    assert body["object"] == "chat.completion"
+    assert body["model"] == FLASH
+    assert isinstance(body["created"], int)
+    assert body["id"].startswith("chatcmpl-")
+    (choice,) = body["choices"]
+    has_required(choice, "ChatChoice")
+    has_required(choice["message"], "ChatMessage")
+    assert choice["index"] == 0
+    assert choice["message"]["role"] == "assistant"
+    assert choice["finish_reason"] == "stop"
+    content = choice["message"]["content"]
+    assert len(content.split()) >= 10 and content.count(".") >= 2
+    usage = body["usage"]
+    has_required(usage, "TokenUsage")
+    assert usage["completion_tokens"] == len(content.split())
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def test_chat_is_deterministic_and_depends_on_the_last_user_message(client: httpx.Client) -> None:
+    def content(text: str) -> str:
+        messages = [{"role": "system", "content": "You are Luna."}, {"role": "user", "content": text}]
+        return str(chat(client, messages=messages).json()["choices"][0]["message"]["content"])
+
+    assert content("Hello there") == content("Hello there")
+    assert content("Hello there") != content("What is the weather like on the pier?")
+    assert content([{"type": "text", "text": "Hello there"}]) == content("Hello there")  # type: ignore[arg-type]
+
+
+def test_chat_session_without_model_uses_the_default_model(client: httpx.Client) -> None:
+    response = client.post("/chat/completions", json={"session_id": "sess_1", "messages": HELLO})
+    assert response.status_code == 200
+    assert response.json()["model"] == DEFAULT_MODEL == FLASH
+
+
+def test_chat_max_tokens_and_n(client: httpx.Client) -> None:
+    body = chat(client, max_tokens=3).json()
+    assert len(body["choices"][0]["message"]["content"].split()) == 3
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["usage"]["completion_tokens"] == 3
+    body = chat(client, n=2).json()
+    assert [choice["index"] for choice in body["choices"]] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": FLASH}, "messages"),
+        ({"model": FLASH, "messages": []}, "messages"),
+        ({"model": FLASH, "messages": "hi"}, "messages"),
+        ({"model": FLASH, "messages": [{"content": "hi"}]}, "messages"),
+        ({"model": FLASH, "messages": [{"role": "wizard", "content": "hi"}]}, "messages"),
+        ({"model": FLASH, "messages": ["hi"]}, "messages"),
+        ({"messages": HELLO}, "model"),
+        ({"model": FLASH, "messages": HELLO, "temperature": 2.5}, "temperature"),
+        ({"model": FLASH, "messages": HELLO, "temperature": -0.1}, "temperature"),
+        ({"model": FLASH, "messages": HELLO, "max_tokens": 0}, "max_tokens"),
+        ({"model": FLASH, "messages": HELLO, "max_tokens": "10"}, "max_tokens"),
+        ({"model": FLASH, "messages": HELLO, "top_p": 1.5}, "top_p"),
+        ({"model": FLASH, "messages": HELLO, "stream": "yes"}, "stream"),
+    ],
+)
+def test_chat_validation_422(client: httpx.Client, body: Dict[str, Any], param: str) -> None:
+    response = client.post("/chat/completions", json=body)
+    error = standard_error(response, 422, "invalid_request_error", "validation_error")
+    assert error["param"] == param
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"", b"\xff\xfe"])
+def test_chat_invalid_json_400(client: httpx.Client, content: bytes) -> None:
+    response = client.post("/chat/completions", content=content, headers={"content-type": "application/json"})
+    standard_error(response, 400, "invalid_request_error", "invalid_json")
+
+
+def test_models(client: httpx.Client) -> None:
+    response = client.get("/models")
+    assert response.status_code == 200
+    body = response.json()
+    has_required(body, "ModelList")
+    ids = [model["id"] for model in body["data"]]
+    assert ids == [
+        "meganova-ai/manta-mini-1.0",
+        "meganova-ai/manta-flash-1.0",
+        "meganova-ai/manta-pro-1.0",
+        "Qwen/Qwen3-235B-A22B-Instruct-2507",
+        "moonshotai/Kimi-K2-Thinking",
+    ]
+    for model in body["data"]:
+        has_required(model, "ModelInfo")
+        has_required(model["pricing"], "ModelPricing")
+        assert model["status"] in ("active", "beta", "deprecated", "disabled")
+        assert isinstance(model["context_length"], int)
+
+
+@pytest.mark.parametrize("path", [FLASH, "meganova-ai%2Fmanta-flash-1.0"])
+def test_get_model_with_a_slash_in_its_id(client: httpx.Client, path: str) -> None:
+    response = client.get(f"/models/{path}")
+    assert response.status_code == 200
+    body = response.json()
+    has_required(body, "ModelInfo")
+    assert body["id"] == FLASH
+    qwen = client.get("/models/Qwen/Qwen3-235B-A22B-Instruct-2507").json()
+    assert qwen["id"] == "Qwen/Qwen3-235B-A22B-Instruct-2507"
+
+
+def test_get_unknown_model_404(client: httpx.Client) -> None:
+    error = standard_error(client.get("/models/meganova-ai/unknown"), 404, "not_found_error", "model_not_found")
+    assert "meganova-ai/unknown" in error["message"]
+    assert error["param"] == "model"
+
+
+def test_balance(client: httpx.Client) -> None:
+    body = client.get("/billing/balance").json()
+    has_required(body, "BillingBalance")
+    assert body == {"balance": 42.5, "currency": "USD", "status": "active"}
+
+
+def usage(client: httpx.Client, **params: str) -> httpx.Response:
+    params.setdefault("from", "2025-11-01T00:00:00Z")
+    params.setdefault("to", "2025-11-08T00:00:00Z")
+    return client.get("/usage/summary", params=params)
+
+
+def test_usage_summary(client: httpx.Client) -> None:
+    response = usage(client)
+    assert response.status_code == 200
+    body = response.json()
+    has_required(body, "UsageSummary")
+    assert "groups" not in body
+    assert (body["from"], body["to"], body["currency"]) == ("2025-11-01T00:00:00Z", "2025-11-08T00:00:00Z", "USD")
+    assert body["total_requests"] > 0
+    assert body["total_tokens"] == body["prompt_tokens"] + body["completion_tokens"]
+    assert usage(client).json() == body
+    longer = usage(client, to="2025-11-15T00:00:00Z").json()
+    assert longer["total_requests"] > body["total_requests"]
+    offset = usage(client, **{"from": "2025-11-01T01:00:00+01:00", "to": "2025-11-08"}).json()
+    assert offset["total_requests"] == body["total_requests"]
+    empty = usage(client, to="2025-11-01T00:00:00Z").json()
+    assert empty["total_requests"] == 0 and empty["cost"] == 0
+
+
+@pytest.mark.parametrize("group_by", ["model", "user", "api_key", "day"])
+def test_usage_group_by(client: httpx.Client, group_by: str) -> None:
+    body = usage(client, group_by=group_by).json()
+    groups = body["groups"]
+    assert groups
+    for group in groups:
+        has_required(group, "UsageGroup")
+    keys = [group["key"] for group in groups]
+    assert len(set(keys)) == len(keys)
+    if group_by == "day":
+        assert keys == [f"2025-11-0{day}" for day in range(1, 8)]
+    elif group_by == "model":
+        assert set(keys) <= {"meganova-ai/manta-flash-1.0", "meganova-ai/manta-pro-1.0", "meganova-ai/manta-mini-1.0"}
+    for field in ("requests", "prompt_tokens", "completion_tokens", "total_tokens"):
+        total = body["total_requests"] if field == "requests" else body[field]
+        assert sum(group[field] for group in groups) == total
+    assert abs(sum(group["cost"] for group in groups) - body["cost"]) < 1e-5
+
+
+def test_usage_filters(client: httpx.Client) -> None:
+    everyone = usage(client, group_by="user").json()
+    alice = usage(client, group_by="user", user_id="user_alice").json()
+    assert [group["key"] for group in alice["groups"]] == ["user_alice"]
+    assert 0 < alice["total_requests"] < everyone["total_requests"]
+    keyed = usage(client, group_by="api_key", api_key="key_ci").json()
+    assert [group["key"] for group in keyed["groups"]] == ["key_ci"]
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2025-13-01T00:00:00Z"}, "to"),
+        ({"from": "2025-11-08T00:00:00Z", "to": "2025-11-01T00:00:00Z"}, "to"),
+        ({"group_by": "week"}, "group_by"),
+    ],
+)
+def test_usage_validation_422(client: httpx.Client, params: Dict[str, str], param: str) -> None:
+    error = standard_error(usage(client, **params), 422, "invalid_request_error", "validation_error")
+    assert error["param"] == param
+
+
+def test_usage_missing_from_422(client: httpx.Client) -> None:
+    response = client.get("/usage/summary", params={"to": "2025-11-08T00:00:00Z"})
+    assert standard_error(response, 422, "invalid_request_error", "validation_error")["param"] == "from"
+
+
+# --- authentication, routing, headers -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", "Basic dGVzdA==", "test"])
+def test_401_without_the_key(server: MockServer, authorization: Any) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    for method, path in (("GET", "/models"), ("POST", "/chat/completions"), ("GET", "/billing/balance")):
+        response = httpx.request(method, server.url + path, headers=headers, json={})
+        error = standard_error(response, 401, "authentication_error", "invalid_api_key")
+        assert error["param"] is None
+
+
+def test_no_key_check_when_api_key_is_none() -> None:
+    with MockServer(api_key=None) as server:
+        assert httpx.get(server.url + "/billing/balance").status_code == 200
+
+
+def test_unknown_path_404_and_wrong_method_405(client: httpx.Client) -> None:
+    standard_error(client.get("/nothing/here"), 404, "not_found_error", "not_found")
+    standard_error(client.get("/models/"), 404, "not_found_error", "not_found")
+    response = client.get("/chat/completions")
+    standard_error(response, 405, "invalid_request_error", "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+    standard_error(
+        client.delete("/models/meganova-ai/manta-flash-1.0"), 405, "invalid_request_error", "method_not_allowed"
+    )
+
+
+def test_every_answer_has_a_request_id_and_a_length(client: httpx.Client) -> None:
+    server_ids = set()
+    for response in (
+        client.get("/models"),
+        client.get("/nope"),
+        client.post("/chat/completions", content=b"{"),
+        chat(client),
+        client.get("/billing/balance", headers={"Authorization": "Bearer wrong"}),
+    ):
+        server_ids.add(response.headers["x-request-id"])
+        assert int(response.headers["content-length"]) == len(response.content)
+    assert len(server_ids) == 5
+
+
+# --- streams --------------------------------------------------------------------------------------
+
+
+def test_stream_format(client: httpx.Client) -> None:
+    plain = chat(client).json()["choices"][0]["message"]["content"]
+    with client.stream("POST", "/chat/completions", json={"model": FLASH, "messages": HELLO, "stream": True}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert r.headers["transfer-encoding"] == "chunked"
+        assert "content-length" not in r.headers
+        assert r.headers["x-request-id"].startswith("req_")
+        raw = r.read()
+    assert raw.endswith(b"data: [DONE]\n\n")
+    assert all(block.startswith(b"data: ") for block in raw.split(b"\n\n") if block)
+    events = events_of(raw)
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(event) for event in events[:-1]]
+    for chunk in chunks:
+        has_required(chunk, "ChatCompletionChunk")
+        assert chunk["object"] == "chat.completion.chunk" and chunk["model"] == FLASH
+        for choice in chunk["choices"]:
+            has_required(choice, "ChatChunkChoice")
+    assert len({chunk["id"] for chunk in chunks}) == 1
+    first, *words, finish, usage_chunk = chunks
+    assert first["choices"][0]["delta"]["role"] == "assistant"
+    assert first["choices"][0]["finish_reason"] is None
+    assert all(chunk["choices"][0]["finish_reason"] is None for chunk in words)
+    assert all(len(chunk["choices"][0]["delta"]["content"].split()) == 1 for chunk in words)
+    text = first["choices"][0]["delta"].get("content", "") + "".join(c["choices"][0]["delta"]["content"] for c in words)
+    assert text == plain
+    assert finish["choices"][0] == {"index": 0, "delta": {}, "finish_reason": "stop"}
+    assert usage_chunk["choices"] == []
+    has_required(usage_chunk["usage"], "TokenUsage")
+    assert usage_chunk["usage"]["completion_tokens"] == len(words)
+
+
+def test_stream_max_tokens(client: httpx.Client) -> None:
+    raw = chat(client, stream=True, max_tokens=4).content
+    chunks = [json.loads(event) for event in events_of(raw)[:-1]]
+    assert len(chunks) == 1 + 4 + 2
+    assert chunks[-2]["choices"][0]["finish_reason"] == "length"
+    assert chunks[-1]["usage"]["completion_tokens"] == 4
+
+
+# --- scripted answers -----------------------------------------------------------------------------
+
+
+def test_enqueued_answers_are_used_once_in_order(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(status=429, headers={"Retry-After": "1"})
+    server.enqueue(503, times=2)
+    assert server.queued == 3
+    response = client.get("/models")
+    error = standard_error(response, 429, "rate_limit_error", "rate_limit_exceeded")
+    assert error["param"] is None
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["x-request-id"].startswith("req_")
+    standard_error(chat(client), 503, "server_error", "overloaded")
+    standard_error(client.get("/billing/balance"), 503, "server_error", "overloaded")
+    assert server.queued == 0
+    assert client.get("/models").status_code == 200
+
+
+def test_enqueued_answer_comes_before_the_key_check(server: MockServer) -> None:
+    server.enqueue(body={"ok": True})
+    assert httpx.get(server.url + "/anything").json() == {"ok": True}
+    assert httpx.get(server.url + "/anything").status_code == 404
+
+
+def test_enqueue_bodies_and_composition(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(body={"id": "x", "choices": []})
+    server.enqueue(body="plain text")
+    server.enqueue(
+        status=418,
+        headers={"X-Custom": "yes", "X-Request-Id": "req_mine"},
+        body=b"\x00raw",
+        content_type="application/x-thing",
+    )
+    server.enqueue(201)
+    response = client.get("/models")
+    assert response.json() == {"id": "x", "choices": []}
+    assert response.headers["content-type"] == "application/json"
+    response = client.get("/models")
+    assert (response.text, response.headers["content-type"]) == ("plain text", "text/plain; charset=utf-8")
+    response = client.get("/models")
+    assert response.status_code == 418
+    assert response.content == b"\x00raw"
+    assert response.headers["content-type"] == "application/x-thing"
+    assert (response.headers["x-custom"], response.headers["x-request-id"]) == ("yes", "req_mine")
+    response = client.get("/models")
+    assert (response.status_code, response.content) == (201, b"")
+
+
+def test_enqueue_headers_only_changes_the_normal_answer(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(headers={"X-Extra": "1", "Retry-After": "0"})
+    response = client.get("/billing/balance")
+    assert response.json()["balance"] == 42.5
+    assert (response.headers["x-extra"], response.headers["retry-after"]) == ("1", "0")
+
+
+def test_enqueue_rejects_bad_options(server: MockServer) -> None:
+    with pytest.raises(ValueError, match="unknown fault"):
+        server.enqueue(fault="meteor")
+    with pytest.raises(ValueError):
+        server.enqueue(body="x", stream_events=["data: 1"])
+    with pytest.raises(ValueError):
+        server.enqueue(fault="reset", status=500)
+    with pytest.raises(ValueError):
+        server.enqueue(delay=-1)
+    with pytest.raises(ValueError):
+        server.enqueue(times=0)
+    assert server.queued == 0
+    assert "reset" in FAULTS and "html_502" in FAULTS
+
+
+def test_status_520(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(status=520)
+    response = client.get("/models")
+    assert response.reason_phrase == "Unknown Error"
+    standard_error(response, 520, "server_error", "http_520")
+
+
+def test_html_502(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="html_502")
+    response = chat(client)
+    assert response.status_code == 502
+    assert response.headers["content-type"] == "text/html"
+    assert "<title>502 Bad Gateway</title>" in response.text
+
+
+def test_malformed_json_200(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="malformed_json")
+    response = chat(client)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    with pytest.raises(ValueError):
+        response.json()
+
+
+def test_large_response(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="large_response", size=3_000_000)
+    response = chat(client)
+    body = response.json()
+    has_required(body, "ChatResponse")
+    assert len(body["choices"][0]["message"]["content"]) == 3_000_000
+    assert int(response.headers["content-length"]) == len(response.content) > 3_000_000
+
+
+def test_delay_before_headers(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(delay=0.2)
+    started = time.monotonic()
+    assert client.get("/billing/balance").status_code == 200
+    assert time.monotonic() - started >= 0.2
+    server.enqueue(delay=2)
+    with pytest.raises(httpx.ReadTimeout):
+        client.get("/billing/balance", timeout=0.1)
+    assert client.get("/billing/balance").status_code == 200
+
+
+def test_reset_before_headers(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="reset")
+    with pytest.raises(httpx.TransportError):
+        client.get("/models")
+    server.enqueue(fault="reset_before_headers")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+        with pytest.raises(ConnectionResetError):
+            sock.recv(100)
+    assert client.get("/models").status_code == 200
+    assert len(server.requests) == 3
+
+
+def test_close_before_headers(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="close")
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get("/models")
+
+
+def test_drop_after_bytes(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(drop_after_bytes=10)
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get("/models")
+    server.enqueue(drop_after_bytes=0)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test\r\n\r\n")
+        received = b""
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            received += piece
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n") and received.endswith(b"\r\n\r\n")
+
+
+def read_stream(client: httpx.Client, received: List[bytes]) -> None:
+    """Streams a chat answer into `received`, piece by piece (what arrived is kept when it fails)."""
+    body = {"model": FLASH, "messages": HELLO, "stream": True}
+    with client.stream("POST", "/chat/completions", json=body) as response:
+        assert response.status_code == 200
+        for piece in response.iter_bytes():
+            received.append(piece)
+
+
+def test_drop_after_events(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(drop_after_events=3)
+    received: List[bytes] = []
+    with pytest.raises(httpx.RemoteProtocolError):
+        read_stream(client, received)
+    assert len(events_of(b"".join(received))) == 3
+
+
+def test_chunk_delay(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(chunk_delay=0.03)
+    started = time.monotonic()
+    raw = chat(client, stream=True, max_tokens=2).content
+    elapsed = time.monotonic() - started
+    assert len(events_of(raw)) == 6
+    assert elapsed >= 5 * 0.03 * 0.9
+
+
+def test_empty_stream(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="empty_stream")
+    response = chat(client, stream=True)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/event-stream"
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert response.content == b""
+
+
+def test_error_event_mid_stream(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(error_after_events=2, error={"message": "overloaded", "code": "overloaded"})
+    events = events_of(chat(client, stream=True).content)
+    assert len(events) == 3
+    assert "choices" in json.loads(events[1])
+    assert json.loads(events[2]) == {
+        "error": {"message": "overloaded", "type": "server_error", "code": "overloaded", "param": None}
+    }
+    server.enqueue(fault="stream_error")
+    events = events_of(chat(client, stream=True).content)
+    assert json.loads(events[-1])["error"]["type"] == "server_error"
+    assert "[DONE]" not in events
+
+
+def test_stream_without_done(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="no_done")
+    events = events_of(chat(client, stream=True).content)
+    assert json.loads(events[-1])["choices"][0]["finish_reason"] == "stop"
+    assert all("usage" not in json.loads(event) for event in events)
+    server.enqueue(done=False)
+    assert len(events_of(chat(client, stream=True).content)) == len(events)
+
+
+def test_stream_comments_and_crlf(server: MockServer, client: httpx.Client) -> None:
+    normal = events_of(chat(client, stream=True, max_tokens=3).content)
+    server.enqueue(fault="sse_comments_crlf")
+    raw = chat(client, stream=True, max_tokens=3).content
+    assert raw.count(b": ping\r\n\r\n") == len(normal)
+    assert b"\r\n\r\n" in raw and raw.replace(b"\r\n", b"").count(b"\n") == 0
+    strip = re.compile(r'"(id|created)":"?[^,"]*"?,')
+    assert [strip.sub("", event) for event in events_of(raw)] == [strip.sub("", event) for event in normal]
+
+
+def test_custom_stream_events(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(stream_events=[{"id": "c1", "choices": []}, ": keep-alive", b"data: raw\n\n", "data: [DONE]"])
+    response = chat(client, stream=True)
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert response.content == b'data: {"id":"c1","choices":[]}\n\n: keep-alive\n\ndata: raw\n\ndata: [DONE]\n\n'
+    server.enqueue(status=500, stream_events=["data: 1", "data: 2"], chunk_delay=0.01, line_ending="\r\n")
+    response = chat(client)
+    assert (response.status_code, response.content) == (500, b"data: 1\r\n\r\ndata: 2\r\n\r\n")
+
+
+# --- recording and connections --------------------------------------------------------------------
+
+
+def test_requests_are_recorded(server: MockServer, client: httpx.Client) -> None:
+    server.enqueue(fault="reset")
+    with pytest.raises(httpx.TransportError):
+        chat(client, temperature=0.5)
+    client.get("/usage/summary", params={"from": "2025-11-01", "to": "2025-11-02", "group_by": "day"})
+    client.post("/chat/completions", content=b"not json", headers={"X-Trace": "abc"})
+    first, second, third = server.requests
+    assert (first.method, first.path, first.query) == ("POST", "/v1/chat/completions", {})
+    assert first.json == {"model": FLASH, "messages": HELLO, "temperature": 0.5}
+    assert json.loads(first.body) == first.json
+    assert first.headers["authorization"] == first.headers["AUTHORIZATION"] == f"Bearer {KEY}"
+    assert "Content-Type" in first.headers
+    assert (second.method, second.path, second.body, second.json) == ("GET", "/v1/usage/summary", b"", None)
+    assert second.query == {"from": "2025-11-01", "to": "2025-11-02", "group_by": "day"}
+    assert (third.body, third.json, third.headers.get("x-trace")) == (b"not json", None, "abc")
+    server.enqueue(500)
+    server.reset()
+    assert server.requests == [] and server.queued == 0
+    assert client.get("/models").status_code == 200
+    assert len(server.requests) == 1
+
+
+def test_connections_accepted_counts_reuse(server: MockServer) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=server.url, headers=headers) as one:
+        for _ in range(5):
+            assert one.get("/models").status_code == 200
+        assert chat(one, stream=True).status_code == 200
+        assert chat(one).status_code == 200
+    assert server.connections_accepted == 1
+    assert {request.connection_id for request in server.requests} == {1}
+    with httpx.Client(base_url=server.url, headers=headers) as two:
+        two.get("/models")
+    assert server.connections_accepted == 2
+    assert server.requests[-1].connection_id == 2
+    httpx.get(server.url + "/models", headers={**headers, "Connection": "close"})
+    assert server.connections_accepted == 3
+    server.reset()
+    assert server.connections_accepted == 0
+
+
+def test_connection_close_is_honoured(server: MockServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = b""
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            received += piece
+    head = received.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nConnection: close" in head and head.startswith(b"HTTP/1.1 401")
+
+
+def test_chunked_request_body_and_expect_continue(server: MockServer) -> None:
+    body = json.dumps({"model": FLASH, "messages": HELLO}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test\r\n"
+            b"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        assert sock.recv(100).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert server.requests[0].json == {"model": FLASH, "messages": HELLO}
+
+
+def test_many_concurrent_connections(server: MockServer) -> None:
+    sockets = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(520)]
+    try:
+        for sock in sockets:
+            sock.sendall(b"GET /v1/billing/balance HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test\r\n\r\n")
+        for sock in sockets:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+        assert server.connections_accepted == 520
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_concurrent_clients_are_thread_safe(server: MockServer) -> None:
+    server.enqueue(status=500, times=40)
+    statuses: List[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}) as http:
+            for _ in range(20):
+                status = http.get("/billing/balance").status_code
+                with lock:
+                    statuses.append(status)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 120 + [500] * 40
+    assert len(server.requests) == 160
+    assert len({request.connection_id for request in server.requests}) == server.connections_accepted == 8
+
+
+def test_required_fields_match_the_spec() -> None:
+    yaml = pytest.importorskip("yaml")
+    path = os.environ.get("MEGANOVA_SPEC") or os.path.join(
+        os.path.dirname(__file__), os.pardir, "openapi", "meganova.yaml"
+    )
+    if not os.path.exists(path):
+        pytest.skip("the spec is not at hand")
+    with open(path, encoding="utf-8") as file:
+        schemas = yaml.safe_load(file)["components"]["schemas"]
+    for name, required in REQUIRED.items():
+        assert schemas[name].get("required", []) == required, name
