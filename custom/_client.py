@@ -180,9 +180,7 @@ class MegaNova(_BaseClient[httpx.Client]):
         if not call.stream:
             return call.parse(self._sender.send(request, stream=False))
         response = self._sender.send(request, stream=True)
-        if not is_event_stream(response):
-            response.read()
-            response.close()
+        if not is_event_stream(response):  # its body was read by the sender
             raise not_an_event_stream(response)
         return ChatStream(response, open_stream(response, self._options))  # type: ignore[return-value]
 
@@ -221,9 +219,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         if not call.stream:
             return call.parse(await self._sender.send(request, stream=False))
         response = await self._sender.send(request, stream=True)
-        if not is_event_stream(response):
-            await response.aread()
-            await response.aclose()
+        if not is_event_stream(response):  # its body was read by the sender
             raise not_an_event_stream(response)
         return AsyncChatStream(response, open_stream(response, self._options))  # type: ignore[return-value]
 

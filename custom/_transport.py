@@ -13,6 +13,7 @@ import httpx
 from ._logging import logger, redact_headers
 from ._options import ClientOptions
 from ._request import ensure_idempotency_key
+from ._response import is_event_stream
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
 from .errors import APIConnectionError, APITimeoutError, MeganovaError, error_for_status
 
@@ -100,7 +101,8 @@ class RetryState:
 
 
 def _must_read(response: httpx.Response, stream: bool) -> bool:
-    return not stream or response.status_code >= 400
+    """Whether the body is read inside the retry loop: always, but for a successful event stream."""
+    return not stream or response.status_code >= 400 or not is_event_stream(response)
 
 
 class SyncSender:
