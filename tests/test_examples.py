@@ -141,7 +141,23 @@ def _run(code: str) -> str:
 
 
 def readme_blocks() -> List[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    """The README's examples of the SDK itself (the MockServer example runs on its own, below)."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    return [block for block in blocks if "MockServer" not in block]
+
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
+def test_readme_mockserver_example_runs() -> None:
+    from meganova.testing import MockServer
+
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL) if "MockServer" in b]
+    namespace: dict = {"__name__": "__example__"}
+    exec(compile(block, "<README MockServer example>", "exec"), namespace)
+    tests = [name for name in namespace if name.startswith("test_")]
+    assert len(tests) == 2
+    for name in tests:
+        with MockServer() as server:
+            namespace[name](server)
 
 
 @pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
