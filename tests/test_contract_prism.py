@@ -54,7 +54,7 @@ def prism() -> Iterator[str]:
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read() if process.stdout else b''
+                    output = process.stdout.read() if process.stdout else b""
                     raise RuntimeError(f"Prism did not start: {output!r}") from None
                 time.sleep(0.2)
         yield url
