@@ -70,7 +70,7 @@ lint: $(BIN)/.ready
 	rm -rf build/typecheck && mkdir -p build/typecheck/meganova
 	for f in meganova/*; do ln -s "$$PWD/$$f" build/typecheck/meganova/; done
 	ln -s "$$PWD/custom" build/typecheck/meganova/custom
-	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom -p meganova.testing
+	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom  # custom/testing included (installed as meganova.testing)
 	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml ../../tests/typecheck_usage.py
 
 # --- tests ---------------------------------------------------------------------------------------
