@@ -38,36 +38,58 @@ class SSEDecoder:
 
     def feed(self, piece: bytes) -> List[ServerSentEvent]:
         """The events that `piece` completes (often none, sometimes several)."""
+        if (  # the usual piece, one whole `data: ...` event, in a single test of C speed each
+            piece[-2:] == b"\n\n"
+            and piece[:6] == b"data: "
+            and piece.count(b"\n") == 2
+            and not (self._pieces or self._data or self._skip_lf or self._event)
+            and b"\r" not in piece
+        ):
+            return [ServerSentEvent(piece[6:-2], "message", self._id, self._retry)]
         if self._skip_lf:
             self._skip_lf = False
             if piece[:1] == b"\n":
                 piece = piece[1:]
-        if b"\n" not in piece and b"\r" not in piece:
-            if piece:
-                self._pieces.append(piece)
-            return []
+        last = piece[-1:]
+        if last == b"\n" or last == b"\r":  # the usual case: the piece ends at a line end
+            tail = b""
+            self._skip_lf = last == b"\r"
+        else:
+            cut = max(piece.rfind(b"\n"), piece.rfind(b"\r")) + 1
+            if cut == 0:  # no line end at all: only store it
+                if piece:
+                    self._pieces.append(piece)
+                return []
+            tail = piece[cut:]
+            piece = piece[:cut]
         if self._pieces:
             self._pieces.append(piece)
             piece = b"".join(self._pieces)
             self._pieces = []
-        lines = piece.splitlines(keepends=True)
-        last = lines[-1]
-        if last[-1:] == b"\r":
-            self._skip_lf = True
-        elif last[-1:] != b"\n":
-            self._pieces.append(lines.pop())
+        if tail:
+            self._pieces.append(tail)
         events: List[ServerSentEvent] = []
-        for line in lines:
-            event = self._line(line.rstrip(b"\r\n"))
-            if event is not None:
-                events.append(event)
+        data = self._data
+        for line in piece.splitlines():
+            if not line:  # a blank line ends the event
+                if data:
+                    events.append(
+                        ServerSentEvent(
+                            data[0] if len(data) == 1 else b"\n".join(data),
+                            self._event or "message",
+                            self._id,
+                            self._retry,
+                        )
+                    )
+                    data = self._data = []
+                self._event = None
+            elif line[:5] == b"data:":
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line[:1] != b":":  # not a comment
+                self._field(line)
         return events
 
-    def _line(self, line: bytes) -> Optional[ServerSentEvent]:
-        if not line:
-            return self._dispatch()
-        if line[:1] == b":":
-            return None
+    def _field(self, line: bytes) -> None:
         field, sep, value = line.partition(b":")
         if sep and value[:1] == b" ":
             value = value[1:]
@@ -79,18 +101,6 @@ class SSEDecoder:
             self._id = value.decode(errors="replace")
         elif field == b"retry" and value.isdigit():
             self._retry = int(value)
-        return None
-
-    def _dispatch(self) -> Optional[ServerSentEvent]:
-        if not self._data:
-            self._event = None
-            return None
-        event = ServerSentEvent(
-            data=b"\n".join(self._data), event=self._event or "message", id=self._id, retry=self._retry
-        )
-        self._data = []
-        self._event = None
-        return event
 
     @property
     def pending(self) -> bool:

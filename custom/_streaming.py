@@ -42,6 +42,8 @@ from .errors import (
     status_of_error_event,
 )
 
+_decode_json = json.JSONDecoder().decode
+
 if TYPE_CHECKING:
     from ..models.chat_completion_chunk import ChatCompletionChunk
     from ..models.chat_response import ChatResponse
@@ -111,16 +113,26 @@ class ChatStreamState:
         self.head: Dict[str, Any] = {}
         self._decoder = SSEDecoder()
         self._secret = secret
+        self._error: Optional[MeganovaError] = None
 
-    def feed(self, piece: bytes) -> Iterator[ChatStreamChunk]:
-        """The chunks that `piece` completes; raises on an error event or malformed data. After the end
-        ([DONE]) the rest of the body is ignored."""
+    def feed(self, piece: bytes) -> List[ChatStreamChunk]:
+        """The chunks that `piece` completes. An error event or malformed data raises, after the chunks
+        before it in the same piece were returned (at the next call). After [DONE] the rest is ignored."""
+        if self._error is not None:
+            raise self._error
+        out: List[ChatStreamChunk] = []
         if self.finished:
-            return
-        for event in self._decoder.feed(piece):
-            if self.finished:
-                return
-            yield from self._event(event)
+            return out
+        try:
+            for event in self._decoder.feed(piece):
+                if self.finished:
+                    break
+                self._event(event, out)
+        except MeganovaError as exc:
+            if not out:
+                raise
+            self._error = exc
+        return out
 
     def body_ended(self) -> Iterator[ChatStreamChunk]:
         """At the end of the body: nothing more after [DONE]; the final chunk if every choice finished;
@@ -128,6 +140,8 @@ class ChatStreamState:
 
         The body is read to its end even after [DONE] (`feed` ignores the rest), so that the connection
         goes back to the pool."""
+        if self._error is not None:
+            raise self._error
         if self.finished:
             return
         if self.choices and all(c.finish_reason is not None for c in self.choices.values()):
@@ -143,6 +157,8 @@ class ChatStreamState:
     def transport_failed(self, exc: httpx.HTTPError, request: httpx.Request) -> None:
         """A read failed: raise `APIConnectionError` (or `APITimeoutError`), unless the answer was already
         complete ([DONE] seen), in which case the connection is just not reused."""
+        if self._error is not None:
+            raise self._error
         if not self.finished:
             raise connection_error(exc, request) from exc
 
@@ -181,15 +197,15 @@ class ChatStreamState:
     def _invalid(self, message: str, body: Any) -> APIResponseValidationError:
         return APIResponseValidationError(message, status=200, request_id=self.request_id, body=body)
 
-    def _event(self, event: ServerSentEvent) -> Iterator[ChatStreamChunk]:
+    def _event(self, event: ServerSentEvent, out: List[ChatStreamChunk]) -> None:
         data = event.data
         if data == b"[DONE]":
             self.finished = True
-            yield self._done_chunk()
+            out.append(self._done_chunk())
             return
         try:
-            payload = json.loads(data)
-        except ValueError as exc:
+            payload = _decode_json(data.decode())
+        except ValueError as exc:  # UnicodeDecodeError too
             raise self._invalid(
                 f"Malformed JSON in a stream event: {data[:200]!r}", data.decode(errors="replace")
             ) from exc
@@ -197,8 +213,8 @@ class ChatStreamState:
             raise self._error_event(payload)
         if not isinstance(payload, dict):
             raise self._invalid(f"A stream event is not a JSON object: {data[:200]!r}", payload)
-        choices = payload.get("choices") or []
-        if not isinstance(choices, list):
+        choices = payload.get("choices") or ()
+        if not isinstance(choices, (list, tuple)):
             raise self._invalid("A stream event's 'choices' is not a list.", payload)
         if not self.head:
             self.head = {k: payload[k] for k in ("id", "created", "model", "system_fingerprint") if k in payload}
@@ -208,44 +224,45 @@ class ChatStreamState:
 
             usage = self.usage = _from_dict(TokenUsage, payload["usage"], self.request_id)
         if not choices:  # a usage-only chunk (or a keep-alive object)
-            yield ChatStreamChunk("", 0, self.request_id, usage=usage, event=payload)
+            out.append(ChatStreamChunk("", 0, self.request_id, usage=usage, event=payload))
             return
         for choice in choices:
-            yield self._choice(choice, payload, usage)
+            out.append(self._choice(choice, payload, usage))
             usage = None
 
     def _choice(self, choice: Any, payload: Dict[str, Any], usage: Optional[TokenUsage]) -> ChatStreamChunk:
-        if not isinstance(choice, dict):
-            raise self._invalid("A stream choice is not a JSON object.", payload)
-        index = choice.get("index", 0)
-        delta = choice.get("delta") or {}
-        if not isinstance(index, int) or not isinstance(delta, dict):
-            raise self._invalid("A stream choice has no valid 'index' or 'delta'.", payload)
-        content = delta.get("content") or ""
-        reasoning = delta.get("reasoning_content")
-        finish_reason = choice.get("finish_reason")
+        try:
+            index = choice.get("index", 0)
+            delta = choice.get("delta") or {}
+            content = delta.get("content") or ""
+            finish_reason = choice.get("finish_reason")
+            reasoning = delta.get("reasoning_content")
+        except AttributeError:  # a choice or delta that is not an object
+            raise self._invalid("A stream choice or delta is not a JSON object.", payload) from None
         if (
-            not isinstance(content, str)
-            or not isinstance(reasoning, (str, type(None)))
-            or not isinstance(finish_reason, (str, type(None)))
+            type(index) is not int
+            or type(content) is not str
+            or not (finish_reason is None or type(finish_reason) is str)
+            or not (reasoning is None or type(reasoning) is str)
         ):
-            raise self._invalid("A stream delta has a field of the wrong type.", payload)
+            raise self._invalid("A stream choice has a field of the wrong type.", payload)
         state = self.choices.get(index)
         if state is None:
             state = self.choices[index] = _Choice()
         if content:
             state.text.append(content)
-        if reasoning:
-            state.reasoning.append(reasoning)
-        role = delta.get("role")
-        if isinstance(role, str):
-            state.role = role
+        tool_calls = None
+        if len(delta) > 1 or not content:  # the rarer fields: role, reasoning, tool calls
+            if reasoning:
+                state.reasoning.append(reasoning)
+            role = delta.get("role")
+            if isinstance(role, str):
+                state.role = role
+            raw_calls = delta.get("tool_calls")
+            if raw_calls:
+                tool_calls = self._tool_calls(state, raw_calls, payload)
         if finish_reason is not None:
             state.finish_reason = finish_reason
-        tool_calls = None
-        raw_calls = delta.get("tool_calls")
-        if raw_calls:
-            tool_calls = self._tool_calls(state, raw_calls, payload)
         return ChatStreamChunk(
             content, index, self.request_id, False, finish_reason, tool_calls, reasoning, usage, payload
         )
@@ -257,6 +274,10 @@ class ChatStreamState:
             raise self._invalid("A stream delta's 'tool_calls' is not a list.", payload)
         calls: List[ToolCallDelta] = [_from_dict(ToolCallDelta, c, self.request_id) for c in raw_calls]
         for call in raw_calls:  # merge the pieces: ids and names once, arguments appended
+            function = call.get("function") or {}
+            strings = (call.get("id"), call.get("type"), function.get("name"), function.get("arguments"))
+            if type(call["index"]) is not int or not all(v is None or type(v) is str for v in strings):
+                raise self._invalid("A stream tool call has a field of the wrong type.", payload)
             merged = state.tool_calls.setdefault(
                 call["index"], {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
             )
@@ -264,7 +285,6 @@ class ChatStreamState:
                 merged["id"] = call["id"]
             if call.get("type"):
                 merged["type"] = call["type"]
-            function = call.get("function") or {}
             if function.get("name"):
                 merged["function"]["name"] = function["name"]
             if function.get("arguments"):
@@ -325,7 +345,7 @@ class ChatStream(_StreamBase):
         self._chunks = self._iterate()
 
     def __iter__(self) -> Iterator[ChatStreamChunk]:
-        return self
+        return self._chunks  # the generator itself: no extra call per chunk
 
     def __next__(self) -> ChatStreamChunk:
         return next(self._chunks)
@@ -375,7 +395,7 @@ class AsyncChatStream(_StreamBase):
         self._chunks = self._iterate()
 
     def __aiter__(self) -> AsyncIterator[ChatStreamChunk]:
-        return self
+        return self._chunks  # the generator itself: no extra call per chunk
 
     async def __anext__(self) -> ChatStreamChunk:
         return await self._chunks.__anext__()
