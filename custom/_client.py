@@ -28,6 +28,7 @@ from ._options import (
     TimeoutTypes,
     make_timeout,
 )
+from ._pool import AsyncShardedTransport, ShardedTransport
 from ._request import APICall, build_request
 from ._response import is_event_stream, not_an_event_stream
 from ._streaming import AsyncChatStream, ChatStream, open_stream
@@ -168,7 +169,8 @@ class MegaNova(_BaseClient[httpx.Client]):
     """
 
     def _new_pool(self, options: ClientOptions) -> httpx.Client:
-        return httpx.Client(timeout=options.timeout, limits=DEFAULT_LIMITS, verify=shared_ssl_context(options.base_url))
+        transport = ShardedTransport(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
+        return httpx.Client(timeout=options.timeout, transport=transport)
 
     def _init(self, options: ClientOptions, http: httpx.Client, owns_http: bool) -> None:
         super()._init(options, http, owns_http)
@@ -204,9 +206,8 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     """
 
     def _new_pool(self, options: ClientOptions) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=options.timeout, limits=DEFAULT_LIMITS, verify=shared_ssl_context(options.base_url)
-        )
+        transport = AsyncShardedTransport(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
+        return httpx.AsyncClient(timeout=options.timeout, transport=transport)
 
     def _init(self, options: ClientOptions, http: httpx.AsyncClient, owns_http: bool) -> None:
         super()._init(options, http, owns_http)

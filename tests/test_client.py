@@ -137,9 +137,27 @@ def test_user_http_client_is_used_and_not_closed(harness: Callable[..., Harness]
 
 
 def test_default_pool_fits_concurrency() -> None:
+    from meganova.custom._pool import SHARDS, ShardedTransport
+
     client = MegaNova(api_key=API_KEY, base_url=BASE_URL)
-    pool = client._http._transport._pool
-    assert pool._max_connections == 1000 and pool._max_keepalive_connections == 100
+    transport = client._http._transport
+    assert isinstance(transport, ShardedTransport) and len(transport._shards) == SHARDS
+    pools = [shard._pool for shard in transport._shards]
+    assert sum(pool._max_connections for pool in pools) == 1000
+    assert sum(pool._max_keepalive_connections for pool in pools) == 200
+
+
+def test_balancer_keeps_one_request_at_a_time_on_the_first_shard() -> None:
+    from meganova.custom._pool import Balancer
+
+    balancer = Balancer(4)
+    for _ in range(3):  # sequential use: always shard 0, so one connection is reused
+        index = balancer.acquire()
+        assert index == 0
+        balancer.release(index)
+    assert [balancer.acquire() for _ in range(6)] == [0, 1, 2, 3, 0, 1]  # concurrent use spreads
+    balancer.release(2)
+    assert balancer.acquire() == 2
 
 
 def test_context_managers_close() -> None:

@@ -112,19 +112,21 @@ class Api:
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Api:
     """Every client the examples build connects to `Api` instead of the network."""
+    from meganova.custom._pool import AsyncShardedTransport, ShardedTransport
+
     handler = Api()
     real_client, real_async_client = httpx.Client, httpx.AsyncClient
 
     class Client(real_client):  # type: ignore[misc, valid-type]
         def __init__(self, **kwargs: Any) -> None:
-            kwargs.pop("verify", None)
-            kwargs.setdefault("transport", httpx.MockTransport(handler))
+            if isinstance(kwargs.get("transport"), (ShardedTransport, type(None))):  # our pool: not the raw bridge
+                kwargs["transport"] = httpx.MockTransport(handler)
             super().__init__(**kwargs)
 
     class AsyncClient(real_async_client):  # type: ignore[misc, valid-type]
         def __init__(self, **kwargs: Any) -> None:
-            kwargs.pop("verify", None)
-            kwargs.setdefault("transport", httpx.MockTransport(handler))
+            if isinstance(kwargs.get("transport"), (AsyncShardedTransport, type(None))):
+                kwargs["transport"] = httpx.MockTransport(handler)
             super().__init__(**kwargs)
 
     monkeypatch.setattr(httpx, "Client", Client)
