@@ -6,7 +6,6 @@ Pure: nothing here does I/O. `ClientOptions` is what both `MegaNova` and `AsyncM
 from __future__ import annotations
 
 import os
-import uuid
 from typing import Mapping, Optional, Union
 
 import attrs
@@ -72,8 +71,8 @@ def user_agent(extra: Optional[str]) -> str:
 
 
 def new_idempotency_key() -> str:
-    """One value per logical call, sent again on each of its retries."""
-    return f"mn-{uuid.uuid4().hex}"
+    """One value per logical call, sent again on each of its retries: 128 random bits."""
+    return "mn-" + os.urandom(16).hex()
 
 
 @attrs.frozen
@@ -89,6 +88,12 @@ class ClientOptions:
     default_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     headers: Mapping[str, str] = attrs.field(init=False, repr=False)
     """The headers every request carries: auth, User-Agent, X-MN-SDK, X-MN-Region, the caller's defaults."""
+    stream_headers: Mapping[str, str] = attrs.field(init=False, repr=False)
+    """`headers`, asking for an event stream."""
+
+    @stream_headers.default
+    def _build_stream_headers(self) -> Mapping[str, str]:
+        return {**self.headers, "Accept": "text/event-stream"}
 
     @headers.default
     def _build_headers(self) -> Mapping[str, str]:

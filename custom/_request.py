@@ -44,20 +44,21 @@ def build_request(
 ) -> httpx.Request:
     """The `httpx.Request` for `call`: base URL + path, the client's headers, the call's extras."""
     options = call.options
-    headers = dict(client_options.headers)
-    if call.stream:
-        headers["Accept"] = "text/event-stream"
-    if options.extra_headers:
-        headers.update(options.extra_headers)
+    headers = client_options.stream_headers if call.stream else client_options.headers
+    if options.extra_headers or call.method == "POST":
+        headers = {**headers, **(options.extra_headers or {})}
+        if call.method == "POST" and not any(name.lower() == "idempotency-key" for name in headers):
+            headers["Idempotency-Key"] = new_idempotency_key()
     params: Optional[dict[str, Any]] = None
     if call.params or options.extra_query:
         params = {k: v for k, v in (call.params or {}).items() if v is not None}
         params.update(options.extra_query or {})
-    body: Optional[dict[str, Any]] = None
-    if call.json is not None or options.extra_body:
-        body = dict(call.json or {})
-        body.update(options.extra_body or {})
-    timeout = client_options.timeout if options.timeout is None else make_timeout(options.timeout)
+    body = call.json
+    if options.extra_body:
+        body = {**(body or {}), **options.extra_body}
+    timeout: Any = client_options.timeout if options.timeout is None else make_timeout(options.timeout)
+    if timeout == http.timeout:
+        timeout = httpx.USE_CLIENT_DEFAULT  # the pool was built with it: nothing to convert per request
     return http.build_request(
         call.method,
         client_options.base_url + call.path,

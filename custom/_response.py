@@ -17,6 +17,7 @@ from .errors import APIResponseValidationError
 T = TypeVar("T")
 
 _MAX_BODY = 2000
+_decode_json = json.JSONDecoder().decode  # JSON is UTF-8 (RFC 8259); a str skips json.loads' encoding sniffing
 
 
 def request_id_of(response: httpx.Response) -> Optional[str]:
@@ -35,9 +36,13 @@ def _body_for_error(response: httpx.Response) -> Any:
 def parse_model(cls: type[T], response: httpx.Response) -> T:
     """`cls.from_dict` of the JSON body, with `request_id` set when the model has one."""
     try:
-        model: Any = cls.from_dict(json.loads(response.content))  # type: ignore[attr-defined]
+        model: Any = cls.from_dict(_decode_json(response.content.decode()))  # type: ignore[attr-defined]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        detail = "not JSON" if isinstance(exc, json.JSONDecodeError) else f"{type(exc).__name__}: {exc}"
+        detail = (
+            "not JSON"
+            if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError))
+            else f"{type(exc).__name__}: {exc}"
+        )
         content_type = response.headers.get("content-type", "no content type")
         raise APIResponseValidationError(
             f"The answer is not a valid {cls.__name__} ({detail}; {content_type}).",
