@@ -200,7 +200,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"fault matrix: {t.run} scenarios run, {t.passed} passed, {t.requests} requests sent, "
             f"{t.duplicates} duplicates found"
         )
-    for name in ("test_load", "test_fuzz"):
+    for name in ("test_contract_prism", "test_load", "test_fuzz"):
         module = sys.modules.get(name)
         for line in getattr(module, "SUMMARY", []):
             terminalreporter.write_line(line)

@@ -24,6 +24,7 @@ from meganova.errors import UnprocessableEntityError
 from meganova.models import BillingBalance, ChatResponse, ModelInfo, UsageSummary
 
 PRISM = os.environ.get("MEGANOVA_PRISM")
+SUMMARY: List[str] = []
 SPEC = os.environ.get("MEGANOVA_SPEC")
 
 pytestmark = pytest.mark.skipif(
@@ -150,6 +151,7 @@ def test_sync_client_agrees_with_the_spec(prism: str) -> None:
         _check(_exercise_sync(client))
     assert violations.answers == 7
     assert violations.found == []
+    SUMMARY.append(f"contract (Prism, sync): {violations.answers} calls, {len(violations.found)} spec violations")
 
 
 def test_async_client_agrees_with_the_spec(prism: str) -> None:
@@ -163,6 +165,7 @@ def test_async_client_agrees_with_the_spec(prism: str) -> None:
     _check(asyncio.run(run()))
     assert violations.answers == 7
     assert violations.found == []
+    SUMMARY.append(f"contract (Prism, async): {violations.answers} calls, {len(violations.found)} spec violations")
 
 
 def test_prism_really_validates_requests(prism: str) -> None:

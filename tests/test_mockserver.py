@@ -782,3 +782,9 @@ def test_required_fields_match_the_spec() -> None:
         schemas = yaml.safe_load(file)["components"]["schemas"]
     for name, required in REQUIRED.items():
         assert schemas[name].get("required", []) == required, name
+
+
+def test_pytest_plugin_fixture_gives_a_running_server(meganova_server: MockServer) -> None:
+    """The `meganova_server` fixture comes from the plugin the installed package registers."""
+    answer = httpx.get(meganova_server.url + "/billing/balance", headers={"Authorization": "Bearer test"})
+    assert answer.status_code == 200 and answer.json()["currency"] == "USD"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import httpx
 
-from .._request import APICall, Headers, Query, RequestOptions
+from .._request import APICall, Body, Headers, Query, RequestOptions
 from .._response import parse_model
 from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
 
@@ -26,10 +26,14 @@ def get_balance(
     timeout: Optional[TimeoutTypes] = None,
     extra_headers: Optional[Headers] = None,
     extra_query: Optional[Query] = None,
+    extra_body: Optional[Body] = None,
 ) -> APICall[BillingBalance]:
     """The account's balance, currency and status (`GET /billing/balance`)."""
     return APICall(
-        "GET", "/billing/balance", _parse_balance, options=RequestOptions(timeout, extra_headers, extra_query)
+        "GET",
+        "/billing/balance",
+        _parse_balance,
+        options=RequestOptions(timeout, extra_headers, extra_query, extra_body),
     )
 
 

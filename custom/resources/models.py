@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .._request import APICall, Headers, Query, RequestOptions
+from .._request import APICall, Body, Headers, Query, RequestOptions
 from .._response import parse_model
 from ..errors import MeganovaError
 from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
@@ -38,9 +38,12 @@ def list_(
     timeout: Optional[TimeoutTypes] = None,
     extra_headers: Optional[Headers] = None,
     extra_query: Optional[Query] = None,
+    extra_body: Optional[Body] = None,
 ) -> APICall[List[ModelInfo]]:
     """Every model available to this key (`GET /models`)."""
-    return APICall("GET", "/models", _parse_model_list, options=RequestOptions(timeout, extra_headers, extra_query))
+    return APICall(
+        "GET", "/models", _parse_model_list, options=RequestOptions(timeout, extra_headers, extra_query, extra_body)
+    )
 
 
 def get(
@@ -49,6 +52,7 @@ def get(
     timeout: Optional[TimeoutTypes] = None,
     extra_headers: Optional[Headers] = None,
     extra_query: Optional[Query] = None,
+    extra_body: Optional[Body] = None,
 ) -> APICall[ModelInfo]:
     """One model, by id such as `meganova-ai/manta-flash-1.0` (`GET /models/{model_id}`, the slash kept)."""
     if not isinstance(model_id, str) or not model_id.strip("/"):
@@ -56,7 +60,9 @@ def get(
             f"model_id must be a non-empty string such as 'meganova-ai/manta-flash-1.0', got {model_id!r}."
         )
     path = "/models/" + quote(model_id.strip("/"), safe="/")
-    return APICall("GET", path, _parse_model_info, options=RequestOptions(timeout, extra_headers, extra_query))
+    return APICall(
+        "GET", path, _parse_model_info, options=RequestOptions(timeout, extra_headers, extra_query, extra_body)
+    )
 
 
 class Models(SyncAPIResource):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional, Union
 import httpx
 from dateutil.parser import isoparse
 
-from .._request import APICall, Headers, Query, RequestOptions
+from .._request import APICall, Body, Headers, Query, RequestOptions
 from .._response import parse_model
 from ..errors import MeganovaError
 from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
@@ -55,6 +55,7 @@ def summary(
     timeout: Optional[TimeoutTypes] = None,
     extra_headers: Optional[Headers] = None,
     extra_query: Optional[Query] = None,
+    extra_body: Optional[Body] = None,
 ) -> APICall[UsageSummary]:
     """Usage and cost from `from_` to `to` (`GET /usage/summary`), optionally grouped by `model`, `user`,
     `api_key` or `day`. A naive `datetime` means UTC. `api_key` filters by a key's id: it is not the
@@ -66,7 +67,7 @@ def summary(
         "user_id": user_id,
         "api_key": api_key,
     }
-    options = RequestOptions(timeout, extra_headers, extra_query)
+    options = RequestOptions(timeout, extra_headers, extra_query, extra_body)
     return APICall("GET", "/usage/summary", _parse_summary, params=params, options=options)
 
 
