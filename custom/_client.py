@@ -65,6 +65,7 @@ class _BaseClient(Generic[HttpT]):
     _http: HttpT
     _owns_http: bool
     _raw: Optional[AuthenticatedClient]
+    _sender: Union[SyncSender, AsyncSender]
 
     def __init__(
         self,
@@ -149,7 +150,7 @@ class _BaseClient(Generic[HttpT]):
             from ._raw import raw_httpx_client
 
             self._raw = AuthenticatedClient(base_url=self._options.base_url, token=self._options.api_key)
-            http = raw_httpx_client(self._sender, self._options)  # type: ignore[attr-defined]
+            http = raw_httpx_client(self._sender, self._options)
             if isinstance(http, httpx.Client):
                 self._raw.set_httpx_client(http)
             else:
@@ -163,10 +164,12 @@ class _BaseClient(Generic[HttpT]):
 class MegaNova(_BaseClient[httpx.Client]):
     """The MegaNova API client.
 
-    client = MegaNova()  # api_key from MEGANOVA_API_KEY
-    resp = client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[{"role": "user", "content": "Hi"}])
-    print(resp.choices[0].message["content"])
+    >>> client = MegaNova()  # api_key from MEGANOVA_API_KEY
+    >>> resp = client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[{"role": "user", "content": "Hi"}])
+    >>> print(resp.choices[0].message["content"])
     """
+
+    _sender: SyncSender
 
     def _new_pool(self, options: ClientOptions) -> httpx.Client:
         transport = ShardedTransport(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
@@ -201,9 +204,11 @@ class MegaNova(_BaseClient[httpx.Client]):
 class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     """The MegaNova API client for asyncio.
 
-    async with AsyncMegaNova() as client:
-        resp = await client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[...])
+    >>> async with AsyncMegaNova() as client:
+    ...     resp = await client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[...])
     """
+
+    _sender: AsyncSender
 
     def _new_pool(self, options: ClientOptions) -> httpx.AsyncClient:
         transport = AsyncShardedTransport(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)

@@ -31,6 +31,7 @@ from typing import (
 import attrs
 import httpx
 
+from ._options import ClientOptions
 from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import connection_error
 from .errors import (
@@ -311,7 +312,7 @@ class ChatStreamState:
         return ChatStreamChunk("", 0, self.request_id, True, first.finish_reason if first else None, usage=self.usage)
 
 
-def open_stream(response: httpx.Response, options: Any) -> ChatStreamState:
+def open_stream(response: httpx.Response, options: ClientOptions) -> ChatStreamState:
     """The state for reading `response`'s event stream (its request id; the key to scrub from errors)."""
     return ChatStreamState(response.headers.get("x-request-id"), options.api_key)
 
@@ -328,12 +329,6 @@ class _StreamBase:
     def request_id(self) -> Optional[str]:
         """The answer's `X-Request-Id`."""
         return self._state.request_id
-
-    def _final_text(self) -> str:
-        return self._state.text()
-
-    def _final_response(self) -> ChatResponse:
-        return self._state.final_response()
 
 
 class ChatStream(_StreamBase):
@@ -365,13 +360,13 @@ class ChatStream(_StreamBase):
         """Read the rest of the stream; the whole text of the answer (choice 0)."""
         for _ in self:
             pass
-        return self._final_text()
+        return self._state.text()
 
     def get_final_response(self) -> ChatResponse:
         """Read the rest of the stream; the whole answer as a `ChatResponse`."""
         for _ in self:
             pass
-        return self._final_response()
+        return self._state.final_response()
 
     def _iterate(self) -> Generator[ChatStreamChunk, None, None]:
         state = self._state
@@ -415,13 +410,13 @@ class AsyncChatStream(_StreamBase):
         """Read the rest of the stream; the whole text of the answer (choice 0)."""
         async for _ in self:
             pass
-        return self._final_text()
+        return self._state.text()
 
     async def get_final_response(self) -> ChatResponse:
         """Read the rest of the stream; the whole answer as a `ChatResponse`."""
         async for _ in self:
             pass
-        return self._final_response()
+        return self._state.final_response()
 
     async def _iterate(self) -> AsyncGenerator[ChatStreamChunk, None]:
         state = self._state
