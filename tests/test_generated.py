@@ -196,3 +196,20 @@ def test_generated_errors_module_is_the_public_hierarchy() -> None:
     assert issubclass(errors.RateLimitError, errors.MeganovaError)
     assert issubclass(errors.UnexpectedStatus, errors.MeganovaError)
     assert str(errors.UnexpectedStatus(418, b"teapot")).startswith("Unexpected status code: 418")
+
+
+def test_unparseable_bodies_never_escape_as_raw_errors() -> None:
+    from meganova.errors import APIResponseValidationError
+
+    html = "<html><title>503 Service Unavailable</title></html>"
+    response = get_balance.sync_detailed(
+        client=_raw_client(lambda request: httpx.Response(503, text=html, headers={"content-type": "text/html"}))
+    )
+    assert response.status_code == 503 and response.parsed is None and b"503" in response.content
+    with pytest.raises(APIResponseValidationError) as info:
+        get_balance.sync_detailed(
+            client=_raw_client(lambda request: httpx.Response(200, text="{oops", headers={"x-request-id": "r7"}))
+        )
+    assert info.value.request_id == "r7" and info.value.status == 200
+    with pytest.raises(APIResponseValidationError):
+        get_balance.sync_detailed(client=_raw_client(lambda request: httpx.Response(200, json={"balance": 1})))
