@@ -14,7 +14,7 @@ with the defaults (60 s, 3 retries) about 4 minutes. Lower either for interactiv
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, Generic, Mapping, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Generic, Mapping, Optional, Tuple, TypeVar, Union
 
 import attrs
 import httpx
@@ -31,8 +31,8 @@ from ._options import (
 from ._pool import AsyncShardedTransport, ShardedTransport
 from ._request import APICall, build_request
 from ._response import is_event_stream, not_an_event_stream
-from ._streaming import AsyncChatStream, ChatStream, open_stream
-from ._transport import AsyncSender, SyncSender
+from ._streaming import AsyncChatStream, ChatStream, ChatStreamState, open_stream
+from ._transport import AsyncSender, RetryState, SyncSender
 from .resources import AsyncBilling, AsyncChat, AsyncModels, AsyncUsage, Billing, Chat, Models, Usage
 
 if TYPE_CHECKING:
@@ -184,10 +184,19 @@ class MegaNova(_BaseClient[httpx.Client]):
         request = build_request(self._http, self._options, call)
         if not call.stream:
             return call.parse(self._sender.send(request, stream=False))
-        response = self._sender.send(request, stream=True)
-        if not is_event_stream(response):  # its body was read by the sender
-            raise not_an_event_stream(response)
-        return ChatStream(response, open_stream(response, self._options))  # type: ignore[return-value]
+        retry = RetryState(request, self._options)
+
+        def open_() -> Tuple[httpx.Response, ChatStreamState]:
+            response = self._sender.send(request, stream=True, state=retry)
+            if not is_event_stream(response):  # its body was read by the sender
+                raise not_an_event_stream(response)
+            return response, open_stream(response, self._options)
+
+        def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
+            self._sender.sleep(retry.after_error(exc))
+            return open_()
+
+        return ChatStream(*open_(), reopen=reopen)  # type: ignore[return-value]
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""
@@ -224,10 +233,19 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         request = build_request(self._http, self._options, call)
         if not call.stream:
             return call.parse(await self._sender.send(request, stream=False))
-        response = await self._sender.send(request, stream=True)
-        if not is_event_stream(response):  # its body was read by the sender
-            raise not_an_event_stream(response)
-        return AsyncChatStream(response, open_stream(response, self._options))  # type: ignore[return-value]
+        retry = RetryState(request, self._options)
+
+        async def open_() -> Tuple[httpx.Response, ChatStreamState]:
+            response = await self._sender.send(request, stream=True, state=retry)
+            if not is_event_stream(response):  # its body was read by the sender
+                raise not_an_event_stream(response)
+            return response, open_stream(response, self._options)
+
+        async def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
+            await self._sender.sleep(retry.after_error(exc))
+            return await open_()
+
+        return AsyncChatStream(*await open_(), reopen=reopen)  # type: ignore[return-value]
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""

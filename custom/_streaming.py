@@ -21,11 +21,14 @@ from typing import (
     Any,
     AsyncGenerator,
     AsyncIterator,
+    Awaitable,
+    Callable,
     Dict,
     Generator,
     Iterator,
     List,
     Optional,
+    Tuple,
 )
 
 import attrs
@@ -115,6 +118,8 @@ class ChatStreamState:
         self._decoder = SSEDecoder()
         self._secret = secret
         self._error: Optional[MeganovaError] = None
+        self.started = False
+        """Whether a chunk was handed out: from then on a broken connection raises, never resends."""
 
     def feed(self, piece: bytes) -> List[ChatStreamChunk]:
         """The chunks that `piece` completes. An error event or malformed data raises, after the chunks
@@ -133,6 +138,8 @@ class ChatStreamState:
             if not out:
                 raise
             self._error = exc
+        if out:
+            self.started = True
         return out
 
     def body_ended(self) -> Iterator[ChatStreamChunk]:
@@ -155,13 +162,17 @@ class ChatStreamState:
             request_id=self.request_id,
         )
 
-    def transport_failed(self, exc: httpx.HTTPError, request: httpx.Request) -> None:
-        """A read failed: raise `APIConnectionError` (or `APITimeoutError`), unless the answer was already
-        complete ([DONE] seen), in which case the connection is just not reused."""
+    def transport_failed(self, exc: httpx.HTTPError, request: httpx.Request, resendable: bool) -> bool:
+        """A read failed. True: send the request again (nothing was handed out yet, and `resendable`:
+        retries are left). False: the answer was already complete ([DONE] seen); the connection is just
+        not reused. Otherwise raise `APIConnectionError` (or `APITimeoutError`)."""
         if self._error is not None:
             raise self._error
-        if not self.finished:
-            raise connection_error(exc, request) from exc
+        if self.finished:
+            return False
+        if resendable and not self.started:
+            return True
+        raise connection_error(exc, request) from exc
 
     def text(self, index: int = 0) -> str:
         """The text of choice `index` so far."""
@@ -317,12 +328,17 @@ def open_stream(response: httpx.Response, options: ClientOptions) -> ChatStreamS
     return ChatStreamState(response.headers.get("x-request-id"), options.api_key)
 
 
+Reopen = Callable[[httpx.HTTPError], Tuple[httpx.Response, ChatStreamState]]
+"""Sends a stream's request again after `exc` (waiting first); raises when no retry is left."""
+AsyncReopen = Callable[[httpx.HTTPError], Awaitable[Tuple[httpx.Response, ChatStreamState]]]
+
+
 class _StreamBase:
-    """What both stream objects share: the response, the state, the request id, the final answer."""
+    """What both stream objects share: the response, the state, the request id."""
 
     def __init__(self, response: httpx.Response, state: ChatStreamState) -> None:
         self.response = response
-        """The `httpx.Response` (headers arrived; the body is read as you iterate)."""
+        """The `httpx.Response` being read (headers arrived; the body is read as you iterate)."""
         self._state = state
 
     @property
@@ -333,10 +349,14 @@ class _StreamBase:
 
 class ChatStream(_StreamBase):
     """A streamed chat answer: iterate it for `ChatStreamChunk`s. Also a context manager; `close()`
-    releases the connection early. `text()` / `get_final_response()` read the rest and return it whole."""
+    releases the connection early. `text()` / `get_final_response()` read the rest and return it whole.
 
-    def __init__(self, response: httpx.Response, state: ChatStreamState) -> None:
+    A connection that breaks before the first chunk is sent again (the same Idempotency-Key, within
+    `max_retries`); after it, the break raises."""
+
+    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[Reopen] = None) -> None:
         super().__init__(response, state)
+        self._reopen = reopen
         self._chunks = self._iterate()
 
     def __iter__(self) -> Iterator[ChatStreamChunk]:
@@ -369,24 +389,34 @@ class ChatStream(_StreamBase):
         return self._state.final_response()
 
     def _iterate(self) -> Generator[ChatStreamChunk, None, None]:
-        state = self._state
-        try:
-            for piece in self.response.iter_bytes():
-                yield from state.feed(piece)
-            yield from state.body_ended()
-        except httpx.HTTPError as exc:
-            state.transport_failed(exc, self.response.request)
-        finally:
-            self.response.close()
+        while True:
+            state = self._state
+            try:
+                for piece in self.response.iter_bytes():
+                    yield from state.feed(piece)
+                yield from state.body_ended()
+                return
+            except httpx.HTTPError as exc:
+                if not state.transport_failed(exc, self.response.request, self._reopen is not None):
+                    return
+                failure = exc
+            finally:
+                self.response.close()
+            assert self._reopen is not None
+            self.response, self._state = self._reopen(failure)
 
 
 class AsyncChatStream(_StreamBase):
     """A streamed chat answer: `async for` it for `ChatStreamChunk`s. Also an async context manager;
     `await close()` releases the connection early. `await text()` / `await get_final_response()` read
-    the rest and return it whole."""
+    the rest and return it whole.
 
-    def __init__(self, response: httpx.Response, state: ChatStreamState) -> None:
+    A connection that breaks before the first chunk is sent again (the same Idempotency-Key, within
+    `max_retries`); after it, the break raises."""
+
+    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[AsyncReopen] = None) -> None:
         super().__init__(response, state)
+        self._reopen = reopen
         self._chunks = self._iterate()
 
     def __aiter__(self) -> AsyncIterator[ChatStreamChunk]:
@@ -419,14 +449,20 @@ class AsyncChatStream(_StreamBase):
         return self._state.final_response()
 
     async def _iterate(self) -> AsyncGenerator[ChatStreamChunk, None]:
-        state = self._state
-        try:
-            async for piece in self.response.aiter_bytes():
-                for chunk in state.feed(piece):
+        while True:
+            state = self._state
+            try:
+                async for piece in self.response.aiter_bytes():
+                    for chunk in state.feed(piece):
+                        yield chunk
+                for chunk in state.body_ended():
                     yield chunk
-            for chunk in state.body_ended():
-                yield chunk
-        except httpx.HTTPError as exc:
-            state.transport_failed(exc, self.response.request)
-        finally:
-            await self.response.aclose()
+                return
+            except httpx.HTTPError as exc:
+                if not state.transport_failed(exc, self.response.request, self._reopen is not None):
+                    return
+                failure = exc
+            finally:
+                await self.response.aclose()
+            assert self._reopen is not None
+            self.response, self._state = await self._reopen(failure)

@@ -113,9 +113,17 @@ class SyncSender:
         self.options = options
         self.sleep = sleep
 
-    def send(self, request: httpx.Request, *, stream: bool, raise_for_status: bool = True) -> httpx.Response:
-        """The answer to `request` after retries; with `stream`, a successful body is left unread."""
-        state = RetryState(request, self.options, raise_for_status=raise_for_status)
+    def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool,
+        raise_for_status: bool = True,
+        state: Optional[RetryState] = None,
+    ) -> httpx.Response:
+        """The answer to `request` after retries; with `stream`, a successful body is left unread.
+        `state` carries on the retry count of a call that was already tried (a stream sent again)."""
+        state = state or RetryState(request, self.options, raise_for_status=raise_for_status)
         while True:
             response: Optional[httpx.Response] = None
             try:
@@ -147,9 +155,17 @@ class AsyncSender:
         self.options = options
         self.sleep = sleep
 
-    async def send(self, request: httpx.Request, *, stream: bool, raise_for_status: bool = True) -> httpx.Response:
-        """The answer to `request` after retries; with `stream`, a successful body is left unread."""
-        state = RetryState(request, self.options, raise_for_status=raise_for_status)
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool,
+        raise_for_status: bool = True,
+        state: Optional[RetryState] = None,
+    ) -> httpx.Response:
+        """The answer to `request` after retries; with `stream`, a successful body is left unread.
+        `state` carries on the retry count of a call that was already tried (a stream sent again)."""
+        state = state or RetryState(request, self.options, raise_for_status=raise_for_status)
         while True:
             response: Optional[httpx.Response] = None
             try:

@@ -187,6 +187,22 @@ def test_stream_is_retried_before_its_first_byte(harness: Callable[..., Harness]
     assert h.requests[0].headers["idempotency-key"] == h.requests[1].headers["idempotency-key"]
 
 
+def test_stream_broken_before_its_first_chunk_is_sent_again(harness: Callable[..., Harness]) -> None:
+    drop = httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+    h = harness([sse_response([b": ping\n\n"], error=drop), sse_response([chunk_event("ok", finish="stop"), DONE])])
+    chunks = h.stream()
+    assert "".join(c.delta for c in chunks) == "ok" and chunks[-1].done
+    assert len(h.requests) == 2 and len(h.waits) == 1
+    assert h.requests[0].headers["idempotency-key"] == h.requests[1].headers["idempotency-key"]
+
+
+def test_stream_broken_before_its_first_chunk_beyond_retries_raises(harness: Callable[..., Harness]) -> None:
+    h = harness(lambda request: sse_response([], error=httpx.ReadError("reset")), max_retries=2)
+    with pytest.raises(APIConnectionError):
+        h.stream()
+    assert len(h.requests) == 3 and len(h.waits) == 2
+
+
 def test_stream_broken_after_first_chunk_raises_and_is_not_retried(harness: Callable[..., Harness]) -> None:
     h = harness([sse_response([chunk_event("par")], error=httpx.RemoteProtocolError("incomplete chunked read"))])
     with pytest.raises(APIConnectionError):
