@@ -5,6 +5,22 @@ from meganova import MegaNova
 client = MegaNova()  # reads MEGANOVA_API_KEY
 """
 
-from .custom import AsyncMegaNova, MegaNova, MeganovaError, __version__
+from .custom import (
+    AsyncChatStream,
+    AsyncMegaNova,
+    ChatStream,
+    ChatStreamChunk,
+    MegaNova,
+    MeganovaError,
+    __version__,
+)
 
-__all__ = ("AsyncMegaNova", "MegaNova", "MeganovaError", "__version__")
+__all__ = (
+    "AsyncChatStream",
+    "AsyncMegaNova",
+    "ChatStream",
+    "ChatStreamChunk",
+    "MegaNova",
+    "MeganovaError",
+    "__version__",
+)
