@@ -6,8 +6,7 @@ from typing import List
 
 from typing_extensions import assert_type
 
-from meganova import AsyncMegaNova, MegaNova
-from meganova import AsyncChatStream, ChatStream, ChatStreamChunk
+from meganova import AsyncChatStream, AsyncMegaNova, ChatStream, ChatStreamChunk, MegaNova
 from meganova.models import BillingBalance, ChatResponse, ModelInfo, UsageSummary
 
 client = MegaNova(api_key="sk-typing")
