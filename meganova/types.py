@@ -3,9 +3,22 @@
 
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, Optional, TypeVar, Union
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    BinaryIO,
+    Callable,
+    Generic,
+    Literal,
+    Optional,
+    TypeVar,
+    Union,
+)
 
 from attrs import define
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class Unset:
@@ -65,6 +78,32 @@ class Response(Generic[T]):
     parsed: Optional[T]
 
 
+def build_response(
+    response: "httpx.Response", parse: Callable[[], Optional[T]]
+) -> Response[T]:
+    """An endpoint's `Response`. A body that does not parse (an HTML page from a proxy, malformed JSON)
+    gives `parsed=None` for an error answer and raises `APIResponseValidationError` for a success."""
+    try:
+        parsed = parse()
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        if response.is_success:
+            from .errors import APIResponseValidationError
+
+            raise APIResponseValidationError(
+                f"The answer does not match the API description: {exc!r}",
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                body=response.content.decode(errors="replace"),
+            ) from exc
+        parsed = None
+    return Response(
+        status_code=http_status(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=parsed,
+    )
+
+
 __all__ = [
     "UNSET",
     "File",
@@ -72,5 +111,6 @@ __all__ = [
     "RequestFiles",
     "Response",
     "Unset",
+    "build_response",
     "http_status",
 ]

@@ -7,7 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
 from ...models.model_info import ModelInfo
-from ...types import Response, http_status
+from ...types import Response, build_response
 
 
 def _get_kwargs(
@@ -70,23 +70,8 @@ def _parse_response(
 def _build_response(
     *, client: Union[AuthenticatedClient, Client], response: httpx.Response
 ) -> Response[Union[ErrorResponse, ModelInfo]]:
-    try:
-        parsed = _parse_response(client=client, response=response)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        # A body that is not what the spec says: an error for a success, None for an error answer.
-        if response.is_success:
-            raise errors.APIResponseValidationError(
-                f"The answer does not match the API description: {exc!r}",
-                status=response.status_code,
-                request_id=response.headers.get("x-request-id"),
-                body=response.content.decode(errors="replace"),
-            ) from exc
-        parsed = None
-    return Response(
-        status_code=http_status(response.status_code),
-        content=response.content,
-        headers=response.headers,
-        parsed=parsed,
+    return build_response(
+        response, lambda: _parse_response(client=client, response=response)
     )
 
 
