@@ -14,7 +14,7 @@ with the defaults (60 s, 3 retries) about 4 minutes. Lower either for interactiv
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, Generic, Mapping, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Tuple, TypeVar, Union
 
 import attrs
 import httpx
@@ -97,8 +97,13 @@ class _BaseClient(Generic[HttpT]):
         else:
             self._init(options, http_client, owns_http=False)
 
+    _http_class: type[HttpT]
+    _transport_class: Callable[..., Any]
+
     def _new_pool(self, options: ClientOptions) -> HttpT:
-        raise NotImplementedError
+        """Our own pool (see `_pool.py`), sized for concurrency, with the process's shared TLS context."""
+        transport = self._transport_class(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
+        return self._http_class(timeout=options.timeout, transport=transport)
 
     def _init(self, options: ClientOptions, http: HttpT, owns_http: bool) -> None:
         self._options = options
@@ -170,10 +175,8 @@ class MegaNova(_BaseClient[httpx.Client]):
     """
 
     _sender: SyncSender
-
-    def _new_pool(self, options: ClientOptions) -> httpx.Client:
-        transport = ShardedTransport(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
-        return httpx.Client(timeout=options.timeout, transport=transport)
+    _http_class = httpx.Client
+    _transport_class = ShardedTransport
 
     def _init(self, options: ClientOptions, http: httpx.Client, owns_http: bool) -> None:
         super()._init(options, http, owns_http)
@@ -218,10 +221,8 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     """
 
     _sender: AsyncSender
-
-    def _new_pool(self, options: ClientOptions) -> httpx.AsyncClient:
-        transport = AsyncShardedTransport(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
-        return httpx.AsyncClient(timeout=options.timeout, transport=transport)
+    _http_class = httpx.AsyncClient
+    _transport_class = AsyncShardedTransport
 
     def _init(self, options: ClientOptions, http: httpx.AsyncClient, owns_http: bool) -> None:
         super()._init(options, http, owns_http)

@@ -12,7 +12,7 @@ from typing import Any, Dict, Union
 import httpx
 
 from ._options import ClientOptions
-from ._transport import AsyncSender, SyncSender
+from ._transport import AsyncSender, RetryState, SyncSender
 
 _DROP = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -23,6 +23,11 @@ def _detached(response: httpx.Response) -> httpx.Response:
     return httpx.Response(response.status_code, headers=headers, content=response.content)
 
 
+def _no_raise(request: httpx.Request, sender: Union[SyncSender, AsyncSender]) -> RetryState:
+    """Retries as usual, but the final answer, error or not, goes back to the generated code."""
+    return RetryState(request, sender.options, raise_for_status=False)
+
+
 class SyncRawTransport(httpx.BaseTransport):
     """Sends the generated code's requests through a `SyncSender`."""
 
@@ -30,7 +35,7 @@ class SyncRawTransport(httpx.BaseTransport):
         self._sender = sender
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return _detached(self._sender.send(request, stream=False, raise_for_status=False))
+        return _detached(self._sender.send(request, stream=False, state=_no_raise(request, self._sender)))
 
 
 class AsyncRawTransport(httpx.AsyncBaseTransport):
@@ -40,7 +45,7 @@ class AsyncRawTransport(httpx.AsyncBaseTransport):
         self._sender = sender
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return _detached(await self._sender.send(request, stream=False, raise_for_status=False))
+        return _detached(await self._sender.send(request, stream=False, state=_no_raise(request, self._sender)))
 
 
 def raw_httpx_client(

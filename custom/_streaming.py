@@ -334,12 +334,20 @@ AsyncReopen = Callable[[httpx.HTTPError], Awaitable[Tuple[httpx.Response, ChatSt
 
 
 class _StreamBase:
-    """What both stream objects share: the response, the state, the request id."""
+    """What both stream objects share: the response, the state, the request id.
 
-    def __init__(self, response: httpx.Response, state: ChatStreamState) -> None:
+    A connection that breaks before the first chunk is sent again (the same Idempotency-Key, within
+    `max_retries`, through `reopen`); after it, the break raises."""
+
+    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Any = None) -> None:
         self.response = response
         """The `httpx.Response` being read (headers arrived; the body is read as you iterate)."""
         self._state = state
+        self._reopen = reopen
+        self._chunks = self._iterate()
+
+    def _iterate(self) -> Any:
+        raise NotImplementedError
 
     @property
     def request_id(self) -> Optional[str]:
@@ -349,15 +357,10 @@ class _StreamBase:
 
 class ChatStream(_StreamBase):
     """A streamed chat answer: iterate it for `ChatStreamChunk`s. Also a context manager; `close()`
-    releases the connection early. `text()` / `get_final_response()` read the rest and return it whole.
+    releases the connection early. `text()` / `get_final_response()` read the rest and return it whole."""
 
-    A connection that breaks before the first chunk is sent again (the same Idempotency-Key, within
-    `max_retries`); after it, the break raises."""
-
-    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[Reopen] = None) -> None:
-        super().__init__(response, state)
-        self._reopen = reopen
-        self._chunks = self._iterate()
+    _reopen: Optional[Reopen]
+    _chunks: Generator[ChatStreamChunk, None, None]
 
     def __iter__(self) -> Iterator[ChatStreamChunk]:
         return self._chunks  # the generator itself: no extra call per chunk
@@ -410,14 +413,10 @@ class AsyncChatStream(_StreamBase):
     """A streamed chat answer: `async for` it for `ChatStreamChunk`s. Also an async context manager;
     `await close()` releases the connection early. `await text()` / `await get_final_response()` read
     the rest and return it whole.
+    """
 
-    A connection that breaks before the first chunk is sent again (the same Idempotency-Key, within
-    `max_retries`); after it, the break raises."""
-
-    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[AsyncReopen] = None) -> None:
-        super().__init__(response, state)
-        self._reopen = reopen
-        self._chunks = self._iterate()
+    _reopen: Optional[AsyncReopen]
+    _chunks: AsyncGenerator[ChatStreamChunk, None]
 
     def __aiter__(self) -> AsyncIterator[ChatStreamChunk]:
         return self._chunks  # the generator itself: no extra call per chunk

@@ -113,17 +113,10 @@ class SyncSender:
         self.options = options
         self.sleep = sleep
 
-    def send(
-        self,
-        request: httpx.Request,
-        *,
-        stream: bool,
-        raise_for_status: bool = True,
-        state: Optional[RetryState] = None,
-    ) -> httpx.Response:
+    def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful body is left unread.
-        `state` carries on the retry count of a call that was already tried (a stream sent again)."""
-        state = state or RetryState(request, self.options, raise_for_status=raise_for_status)
+        `state`: a call's own retry bookkeeping (one already tried, or one that returns error answers)."""
+        state = state or RetryState(request, self.options)
         while True:
             response: Optional[httpx.Response] = None
             try:
@@ -155,17 +148,10 @@ class AsyncSender:
         self.options = options
         self.sleep = sleep
 
-    async def send(
-        self,
-        request: httpx.Request,
-        *,
-        stream: bool,
-        raise_for_status: bool = True,
-        state: Optional[RetryState] = None,
-    ) -> httpx.Response:
+    async def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful body is left unread.
-        `state` carries on the retry count of a call that was already tried (a stream sent again)."""
-        state = state or RetryState(request, self.options, raise_for_status=raise_for_status)
+        `state`: a call's own retry bookkeeping (one already tried, or one that returns error answers)."""
+        state = state or RetryState(request, self.options)
         while True:
             response: Optional[httpx.Response] = None
             try:

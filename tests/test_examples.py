@@ -112,6 +112,7 @@ class Api:
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Api:
     """Every client the examples build connects to `Api` instead of the network."""
+    from meganova import AsyncMegaNova, MegaNova
     from meganova.custom._pool import AsyncShardedTransport, ShardedTransport
 
     handler = Api()
@@ -129,8 +130,10 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Api:
                 kwargs["transport"] = httpx.MockTransport(handler)
             super().__init__(**kwargs)
 
-    monkeypatch.setattr(httpx, "Client", Client)
+    monkeypatch.setattr(httpx, "Client", Client)  # the raw client's bridge is built from these
     monkeypatch.setattr(httpx, "AsyncClient", AsyncClient)
+    monkeypatch.setattr(MegaNova, "_http_class", Client)  # the clients' own pools
+    monkeypatch.setattr(AsyncMegaNova, "_http_class", AsyncClient)
     monkeypatch.delenv("MEGANOVA_BASE_URL", raising=False)
     return handler
 
