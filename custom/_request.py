@@ -45,10 +45,8 @@ def build_request(
     """The `httpx.Request` for `call`: base URL + path, the client's headers, the call's extras."""
     options = call.options
     headers = client_options.stream_headers if call.stream else client_options.headers
-    if options.extra_headers or call.method == "POST":
-        headers = {**headers, **(options.extra_headers or {})}
-        if call.method == "POST" and not any(name.lower() == "idempotency-key" for name in headers):
-            headers["Idempotency-Key"] = new_idempotency_key()
+    if options.extra_headers:
+        headers = {**headers, **options.extra_headers}
     params: Optional[dict[str, Any]] = None
     if call.params or options.extra_query:
         params = {k: v for k, v in (call.params or {}).items() if v is not None}
