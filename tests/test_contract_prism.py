@@ -14,7 +14,7 @@ import os
 import socket
 import subprocess
 import time
-from typing import Any, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import httpx
 import pytest
@@ -80,10 +80,13 @@ class Violations:
         self.hook(response)
 
 
-def _exercise_sync(client: MegaNova) -> List[Any]:
-    now = datetime.datetime(2025, 11, 30, 12, 0)
-    return [
-        client.chat.create(
+NOW = datetime.datetime(2025, 11, 30, 12, 0)
+# Every non-streaming method, written once for both clients: (resource, method, keyword arguments).
+CALLS: List[Tuple[str, str, Dict[str, Any]]] = [
+    (
+        "chat",
+        "create",
+        dict(
             model="meganova-ai/manta-flash-1.0",
             messages=[{"role": "user", "content": "Hi"}],
             temperature=0.9,
@@ -93,41 +96,29 @@ def _exercise_sync(client: MegaNova) -> List[Any]:
             seed=1,
             user="u1",
         ),
-        client.chat.create(
+    ),
+    (
+        "chat",
+        "create",
+        dict(
             session_id="sess_123",
             messages=[{"role": "system", "content": "Be Luna."}, {"role": "user", "content": "Hi"}],
         ),
-        client.models.list(),
-        client.models.get("manta-flash-1.0"),  # Prism cannot match a "/" inside a path parameter
-        client.usage.summary(from_=now - datetime.timedelta(days=30), to=now, group_by="model", user_id="u1"),
-        client.usage.summary(from_="2025-11-01T00:00:00Z", to="2025-11-30T23:59:59Z"),
-        client.billing.get_balance(),
-    ]
+    ),
+    ("models", "list", {}),
+    ("models", "get", dict(model_id="manta-flash-1.0")),  # Prism cannot match a "/" inside a path parameter
+    ("usage", "summary", dict(from_=NOW - datetime.timedelta(days=30), to=NOW, group_by="model", user_id="u1")),
+    ("usage", "summary", dict(from_=NOW.replace(tzinfo=datetime.timezone.utc), to="2025-11-30T23:59:59Z")),
+    ("billing", "get_balance", {}),
+]
+
+
+def _exercise_sync(client: MegaNova) -> List[Any]:
+    return [getattr(getattr(client, resource), method)(**kwargs) for resource, method, kwargs in CALLS]
 
 
 async def _exercise_async(client: AsyncMegaNova) -> List[Any]:
-    now = datetime.datetime(2025, 11, 30, 12, 0, tzinfo=datetime.timezone.utc)
-    return [
-        await client.chat.create(
-            model="meganova-ai/manta-flash-1.0",
-            messages=[{"role": "user", "content": "Hi"}],
-            temperature=0.9,
-            max_tokens=64,
-            top_p=0.9,
-            stop=["\n\n"],
-            seed=1,
-            user="u1",
-        ),
-        await client.chat.create(
-            session_id="sess_123",
-            messages=[{"role": "system", "content": "Be Luna."}, {"role": "user", "content": "Hi"}],
-        ),
-        await client.models.list(),
-        await client.models.get("manta-flash-1.0"),
-        await client.usage.summary(from_=now - datetime.timedelta(days=30), to=now, group_by="model", user_id="u1"),
-        await client.usage.summary(from_="2025-11-01T00:00:00Z", to="2025-11-30T23:59:59Z"),
-        await client.billing.get_balance(),
-    ]
+    return [await getattr(getattr(client, resource), method)(**kwargs) for resource, method, kwargs in CALLS]
 
 
 def _check(results: List[Any]) -> None:
