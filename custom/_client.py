@@ -29,14 +29,16 @@ from ._options import (
     make_timeout,
 )
 from ._pool import AsyncShardedTransport, ShardedTransport
-from ._request import APICall, build_request
-from ._response import is_event_stream, not_an_event_stream
-from ._streaming import AsyncChatStream, ChatStream, ChatStreamState, open_stream
+from ._raw_response import APIResponse
+from ._request import build_request, check_max_retries
+from ._response import is_event_stream, not_an_event_stream, parse_answer
+from ._streaming import ChatStreamState, open_stream
 from ._transport import AsyncSender, RetryState, SyncSender
 from .resources import AsyncBilling, AsyncChat, AsyncModels, AsyncUsage, Billing, Chat, Models, Usage
 
 if TYPE_CHECKING:
     from ..client import AuthenticatedClient
+    from ..types import CallOptions, Request
 
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -78,10 +80,13 @@ class _BaseClient(Generic[HttpT]):
         user_agent_extra: Optional[str] = None,
         default_headers: Optional[Mapping[str, str]] = None,
         http_client: Optional[HttpT] = None,
+        strict_response_validation: bool = False,
     ) -> None:
         """`api_key` falls back to MEGANOVA_API_KEY and `base_url` to MEGANOVA_BASE_URL, then production.
         `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `max_retries` counts retries after
-        the first attempt. `http_client` is used as given (you close it), with our headers and retries."""
+        the first attempt. `http_client` is used as given (you close it), with our headers and retries.
+        `strict_response_validation=True` checks every field of an answer when it arrives (by default a
+        field is checked when read, and an optional one that does not match reads as None)."""
         setup_logging()
         options = ClientOptions.create(
             api_key=api_key,
@@ -91,6 +96,7 @@ class _BaseClient(Generic[HttpT]):
             region=region,
             user_agent_extra=user_agent_extra,
             default_headers=default_headers,
+            strict_response_validation=strict_response_validation,
         )
         if http_client is None:
             self._init(options, self._new_pool(options), owns_http=True)
@@ -105,11 +111,35 @@ class _BaseClient(Generic[HttpT]):
         transport = self._transport_class(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
         return self._http_class(timeout=options.timeout, transport=transport)
 
-    def _init(self, options: ClientOptions, http: HttpT, owns_http: bool) -> None:
+    def _init(self, options: ClientOptions, http: HttpT, owns_http: bool, raw_response: bool = False) -> None:
         self._options = options
         self._http = http
         self._owns_http = owns_http
         self._raw = None
+        self._raw_response = raw_response
+
+    def _prepare(self, request: Request, options: CallOptions) -> Tuple[httpx.Request, RetryState]:
+        """The httpx request for one call, and its retry bookkeeping (with the call's own `max_retries`)."""
+        http_request = build_request(self._http, self._options, request, options)
+        client_options = self._options
+        if options.max_retries is not None:
+            client_options = attrs.evolve(client_options, max_retries=check_max_retries(options.max_retries))
+        return http_request, RetryState(http_request, client_options)
+
+    def _answer(self, response: httpx.Response, cast_to: Any, unwrap: Optional[str]) -> Any:
+        """A successful answer as `cast_to` (its field `unwrap`, when given), or as an `APIResponse`
+        under `with_raw_response`."""
+        if self._raw_response:
+            return APIResponse(response, cast_to, self._options.strict_response_validation, unwrap)
+        return parse_answer(cast_to, response, self._options.strict_response_validation, unwrap)
+
+    @property
+    def with_raw_response(self: ClientT) -> ClientT:
+        """This client, but every method returns an `APIResponse` (status, headers, `request_id`,
+        `parse()`); a stream is returned as it is (its `.response` has the headers)."""
+        client = object.__new__(type(self))
+        client._init(self._options, self._http, owns_http=False, raw_response=True)
+        return client
 
     @property
     def base_url(self) -> str:
@@ -178,19 +208,27 @@ class MegaNova(_BaseClient[httpx.Client]):
     _http_class = httpx.Client
     _transport_class = ShardedTransport
 
-    def _init(self, options: ClientOptions, http: httpx.Client, owns_http: bool) -> None:
-        super()._init(options, http, owns_http)
+    chat: Chat
+    models: Models
+    usage: Usage
+    billing: Billing
+
+    def _init(self, options: ClientOptions, http: httpx.Client, owns_http: bool, raw_response: bool = False) -> None:
+        super()._init(options, http, owns_http, raw_response)
         self._sender = SyncSender(http, options)
         self.chat, self.models, self.usage, self.billing = Chat(self), Models(self), Usage(self), Billing(self)
 
-    def _call(self, call: APICall[T]) -> T:
-        request = build_request(self._http, self._options, call)
-        if not call.stream:
-            return call.parse(self._sender.send(request, stream=False))
-        retry = RetryState(request, self._options)
+    def _send(self, request: Request, cast_to: Any, options: CallOptions, unwrap: Optional[str] = None) -> Any:
+        """Send one call (retrying as decided in `_transport`) and read its answer as `cast_to`."""
+        http_request, retry = self._prepare(request, options)
+        return self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+
+    def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
+        """Send one streamed call; its answer as a `stream_class` (a `ChatStream`) over the open body."""
+        http_request, retry = self._prepare(request, options)
 
         def open_() -> Tuple[httpx.Response, ChatStreamState]:
-            response = self._sender.send(request, stream=True, state=retry)
+            response = self._sender.send(http_request, stream=True, state=retry)
             if not is_event_stream(response):  # its body was read by the sender
                 raise not_an_event_stream(response)
             return response, open_stream(response, self._options)
@@ -199,7 +237,7 @@ class MegaNova(_BaseClient[httpx.Client]):
             self._sender.sleep(retry.after_error(exc))
             return open_()
 
-        return ChatStream(*open_(), reopen=reopen)  # type: ignore[return-value]
+        return stream_class(*open_(), reopen=reopen)
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""
@@ -224,20 +262,30 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     _http_class = httpx.AsyncClient
     _transport_class = AsyncShardedTransport
 
-    def _init(self, options: ClientOptions, http: httpx.AsyncClient, owns_http: bool) -> None:
-        super()._init(options, http, owns_http)
+    chat: AsyncChat
+    models: AsyncModels
+    usage: AsyncUsage
+    billing: AsyncBilling
+
+    def _init(
+        self, options: ClientOptions, http: httpx.AsyncClient, owns_http: bool, raw_response: bool = False
+    ) -> None:
+        super()._init(options, http, owns_http, raw_response)
         self._sender = AsyncSender(http, options)
         self.chat, self.models = AsyncChat(self), AsyncModels(self)
         self.usage, self.billing = AsyncUsage(self), AsyncBilling(self)
 
-    async def _call(self, call: APICall[T]) -> T:
-        request = build_request(self._http, self._options, call)
-        if not call.stream:
-            return call.parse(await self._sender.send(request, stream=False))
-        retry = RetryState(request, self._options)
+    async def _send(self, request: Request, cast_to: Any, options: CallOptions, unwrap: Optional[str] = None) -> Any:
+        """Send one call (retrying as decided in `_transport`) and read its answer as `cast_to`."""
+        http_request, retry = self._prepare(request, options)
+        return self._answer(await self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+
+    async def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
+        """Send one streamed call; its answer as a `stream_class` (an `AsyncChatStream`) over the open body."""
+        http_request, retry = self._prepare(request, options)
 
         async def open_() -> Tuple[httpx.Response, ChatStreamState]:
-            response = await self._sender.send(request, stream=True, state=retry)
+            response = await self._sender.send(http_request, stream=True, state=retry)
             if not is_event_stream(response):  # its body was read by the sender
                 raise not_an_event_stream(response)
             return response, open_stream(response, self._options)
@@ -246,7 +294,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
             await self._sender.sleep(retry.after_error(exc))
             return await open_()
 
-        return AsyncChatStream(*await open_(), reopen=reopen)  # type: ignore[return-value]
+        return stream_class(*await open_(), reopen=reopen)
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""

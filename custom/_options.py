@@ -86,6 +86,8 @@ class ClientOptions:
     region: str = "auto"
     user_agent_extra: Optional[str] = None
     default_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    strict_response_validation: bool = False
+    """Check every field of an answer when it arrives (else each when it is read)."""
     headers: Mapping[str, str] = attrs.field(init=False, repr=False)
     """The headers every request carries: auth, User-Agent, X-MN-SDK, X-MN-Region, the caller's defaults."""
     stream_headers: Mapping[str, str] = attrs.field(init=False, repr=False)
@@ -119,6 +121,7 @@ class ClientOptions:
         region: str,
         user_agent_extra: Optional[str],
         default_headers: Optional[Mapping[str, str]],
+        strict_response_validation: bool = False,
     ) -> ClientOptions:
         """Validated options, with the environment's fallbacks applied."""
         if not isinstance(max_retries, int) or max_retries < 0:
@@ -134,4 +137,5 @@ class ClientOptions:
             region=region,
             user_agent_extra=user_agent_extra,
             default_headers=dict(default_headers or {}),
+            strict_response_validation=bool(strict_response_validation),
         )

@@ -1,70 +1,112 @@
-"""What one API call is (`APICall`), and how it becomes an `httpx.Request`. Pure, shared by sync and async."""
+"""From a generated operation's `Request` (what the spec says: method, path, query, body) and the call's
+`CallOptions` to an `httpx.Request`: base URL, the client's headers, the call's extras, the JSON encoded
+strictly. Pure, shared by sync and async.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Mapping, Optional, TypeVar, Union
+import json
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Union
 
-import attrs
 import httpx
 
-from ._options import ClientOptions, TimeoutTypes, make_timeout, new_idempotency_key
+from ._options import ClientOptions, make_timeout, new_idempotency_key
+from .errors import MeganovaError
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from ..types import CallOptions, Request
 
-Headers = Mapping[str, str]
-Query = Mapping[str, Any]
-Body = Mapping[str, Any]
-
-
-@attrs.frozen
-class RequestOptions:
-    """The per-call options every method accepts: `timeout`, `extra_headers`, `extra_query`, `extra_body`."""
-
-    timeout: Optional[TimeoutTypes] = None
-    extra_headers: Optional[Headers] = None
-    extra_query: Optional[Query] = None
-    extra_body: Optional[Body] = None
+_encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-@attrs.frozen
-class APICall(Generic[T]):
-    """One API call: what to send, and how to read a successful answer into a `T`."""
+def _json_body(body: Mapping[str, Any]) -> bytes:
+    """`body` as UTF-8 JSON; a value JSON cannot carry (NaN, a datetime, a set, a lone surrogate)
+    raises `MeganovaError` naming the argument, before anything is sent."""
+    try:
+        return _encode_json(body).encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError too
+        pass
+    for name, value in body.items():
+        try:
+            _encode_json(value).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise MeganovaError(f"{name} cannot be sent as JSON: {_why(exc)}.") from None
+    raise MeganovaError("The request body cannot be sent as JSON.")
 
-    method: str
-    path: str
-    parse: Callable[[httpx.Response], T]
-    params: Optional[Query] = None
-    json: Optional[Body] = None
-    options: RequestOptions = RequestOptions()
-    stream: bool = False
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "it contains a lone surrogate, which is not valid Unicode"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc)
+
+
+def check_headers(headers: Mapping[str, Any], name: str) -> None:
+    """Header names and values a request can carry: strings, printable ASCII, no line breaks."""
+    for key, value in headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise MeganovaError(f"{name} must map strings to strings, got {key!r}: {type(value).__name__}.")
+        if not key or any(ord(ch) <= 0x20 or ord(ch) >= 0x7F or ch == ":" for ch in key):
+            raise MeganovaError(f"{name} has an invalid header name {key!r}.")
+        if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) >= 0x7F for ch in value):
+            raise MeganovaError(f"{name}[{key!r}] must be printable ASCII without line breaks.")
+
+
+def check_max_retries(value: Any, name: str = "max_retries") -> int:
+    """A whole number of retries, >= 0."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MeganovaError(f"{name} must be a whole number >= 0, got {value!r}.")
+    return value
+
+
+def _url(client_options: ClientOptions, request: Request) -> str:
+    if not request.root:
+        return client_options.base_url + request.path
+    base = httpx.URL(client_options.base_url)
+    return str(base.copy_with(path=request.path, query=None, fragment=None))
 
 
 def build_request(
-    http: Union[httpx.Client, httpx.AsyncClient], client_options: ClientOptions, call: APICall[Any]
+    http: Union[httpx.Client, httpx.AsyncClient],
+    client_options: ClientOptions,
+    request: Request,
+    options: CallOptions,
 ) -> httpx.Request:
-    """The `httpx.Request` for `call`: base URL + path, the client's headers, the call's extras."""
-    options = call.options
-    headers = client_options.stream_headers if call.stream else client_options.headers
+    """The `httpx.Request` for one call: base URL + path, the client's headers, the call's extras."""
+    headers: Mapping[str, str] = client_options.stream_headers if request.stream else client_options.headers
     if options.extra_headers:
+        check_headers(options.extra_headers, "extra_headers")
         headers = {**headers, **options.extra_headers}
-    params: Optional[dict[str, Any]] = None
-    if call.params or options.extra_query:
-        params = {k: v for k, v in (call.params or {}).items() if v is not None}
-        params.update(options.extra_query or {})
-    body = call.json
+    params: Optional[Dict[str, Any]] = request.params
+    if options.extra_query:
+        params = {**(params or {}), **options.extra_query}
+    body = request.json
     if options.extra_body:
         body = {**(body or {}), **options.extra_body}
     timeout: Any = client_options.timeout if options.timeout is None else make_timeout(options.timeout)
     if timeout == http.timeout:
         timeout = httpx.USE_CLIENT_DEFAULT  # the pool was built with it: nothing to convert per request
-    return http.build_request(
-        call.method,
-        client_options.base_url + call.path,
-        params=params,
-        json=body,
-        headers=headers,
-        timeout=timeout,
-    )
+    content: Optional[bytes] = None
+    data: Optional[Dict[str, Any]] = None
+    if request.files is not None:
+        data = {k: v if isinstance(v, str) else _encode_json(v) for k, v in (body or {}).items() if v is not None}
+    elif body is not None:
+        content = _json_body(body)
+        headers = {**headers, "Content-Type": "application/json"}
+    try:
+        return http.build_request(
+            request.method,
+            _url(client_options, request),
+            params=params,
+            content=content,
+            data=data,
+            files=request.files,
+            headers=headers,
+            timeout=timeout,
+        )
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise MeganovaError(f"The request cannot be built: {exc}") from None
 
 
 def ensure_idempotency_key(request: httpx.Request) -> None:

@@ -33,11 +33,17 @@ def _body_for_error(response: httpx.Response) -> Any:
         return response.content[:_MAX_BODY].decode(errors="replace")
 
 
-def parse_model(cls: type[T], response: httpx.Response) -> T:
-    """`cls.from_dict` of the JSON body, with `request_id` set when the model has one."""
+def parse_model(cls: type[T], response: httpx.Response, strict: bool = False) -> T:
+    """`cls.from_dict` of the JSON body, with `request_id` set when the model has one; with `strict`,
+    every field is checked now (else each is checked when read)."""
     try:
         model: Any = cls.from_dict(_decode_json(response.content.decode()))  # type: ignore[attr-defined]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        if strict:
+            model.validate()
+    except APIResponseValidationError as exc:  # strict: a field does not match
+        exc.status, exc.request_id = response.status_code, request_id_of(response)
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         detail = (
             "not JSON"
             if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError))
@@ -53,6 +59,24 @@ def parse_model(cls: type[T], response: httpx.Response) -> T:
     if hasattr(model, "request_id"):
         model.request_id = request_id_of(response)
     return model  # type: ignore[no-any-return]
+
+
+def parse_answer(cast_to: Any, response: httpx.Response, strict: bool = False, unwrap: Optional[str] = None) -> Any:
+    """A successful answer as `cast_to`: a generated model (or its field `unwrap`), `bytes` (the body)
+    or `str` (its text)."""
+    if cast_to is bytes:
+        return response.content
+    if cast_to is str:
+        return response.text
+    model_class = getattr(cast_to, "model_class", None)  # a generated `read_model`: the class, imported now
+    model = parse_model(cast_to if model_class is None else model_class(), response, strict)
+    if unwrap is None:
+        return model
+    try:
+        return getattr(model, unwrap)
+    except APIResponseValidationError as exc:
+        exc.status, exc.request_id = response.status_code, request_id_of(response)
+        raise
 
 
 def is_event_stream(response: httpx.Response) -> bool:

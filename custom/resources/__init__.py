@@ -1,12 +1,16 @@
-"""The API's resources, one module each: `chat`, `models`, `usage`, `billing`.
+"""The resources of the clients: generated from the spec (`meganova/api/<tag>/__init__.py`), with the
+hand-written extras the guideline asks for added here, at the generated classes' extension points.
 
-Each module holds the pure `*_call` functions that describe a request (shared by sync and async), then the
-sync resource class and its async twin, whose methods only hand that description to their client.
+- `chat`: the stream class streamed answers are read with (`ChatStream` / `AsyncChatStream`).
+- `models`: `list()` filters by capability or tag on the client side, as the 0.4 SDK did.
+- `usage`, `billing`: as generated.
 """
 
-from .billing import AsyncBilling, Billing
+from ...api.billing import AsyncBillingResource as AsyncBilling
+from ...api.billing import BillingResource as Billing
+from ...api.usage import AsyncUsageResource as AsyncUsage
+from ...api.usage import UsageResource as Usage
 from .chat import AsyncChat, Chat
 from .models import AsyncModels, Models
-from .usage import AsyncUsage, Usage
 
 __all__ = ["AsyncBilling", "AsyncChat", "AsyncModels", "AsyncUsage", "Billing", "Chat", "Models", "Usage"]

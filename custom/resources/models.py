@@ -1,79 +1,87 @@
-"""`client.models`: the models that can be used for chat (`GET /models`, `GET /models/{model_id}`).
+"""`client.models`: the models (`list`, `get`), generated from the spec.
 
-Model ids contain a slash (`meganova-ai/manta-flash-1.0`); it travels as it is in the path
-(`GET /models/meganova-ai/manta-flash-1.0`), other reserved characters percent-encoded.
+Extension: `list(capability=None, type=None)` filters on the client side, as the 0.4 SDK did: a
+`capability` the model has (`capabilities[capability]` true, or listed), a `type` among its tags.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Union
 
-import httpx
-
-from .._request import APICall, Body, Headers, Query, RequestOptions
-from .._response import parse_model
-from ..errors import MeganovaError
-from ._base import AsyncAPIResource, SyncAPIResource, async_method, sync_method
+from ...api.models import AsyncModelsResource, ModelsResource
 
 if TYPE_CHECKING:
-    from ...models.model_info import ModelInfo
-    from .._options import TimeoutTypes
+    import httpx
 
-
-def _parse_model_list(response: httpx.Response) -> List[ModelInfo]:
-    from ...models.model_list import ModelList
-
-    return parse_model(ModelList, response).data
-
-
-def _parse_model_info(response: httpx.Response) -> ModelInfo:
     from ...models.model_info import ModelInfo
 
-    return parse_model(ModelInfo, response)
+
+def _keep(model: ModelInfo, capability: Optional[str], type: Optional[str]) -> bool:
+    if capability is not None:
+        capabilities = model.get("capabilities")
+        if isinstance(capabilities, Mapping):
+            if capabilities.get(capability) is not True:
+                return False
+        elif not (isinstance(capabilities, list) and capability in capabilities):
+            return False
+    if type is not None:
+        tags = model.get("tags")
+        if not (isinstance(tags, list) and type in tags):
+            return False
+    return True
 
 
-def list_(
-    *,
-    timeout: Optional[TimeoutTypes] = None,
-    extra_headers: Optional[Headers] = None,
-    extra_query: Optional[Query] = None,
-    extra_body: Optional[Body] = None,
-) -> APICall[List[ModelInfo]]:
-    """Every model available to this key (`GET /models`)."""
-    return APICall(
-        "GET", "/models", _parse_model_list, options=RequestOptions(timeout, extra_headers, extra_query, extra_body)
-    )
+class Models(ModelsResource):
+    """The models this key can use."""
 
-
-def get(
-    model_id: str,
-    *,
-    timeout: Optional[TimeoutTypes] = None,
-    extra_headers: Optional[Headers] = None,
-    extra_query: Optional[Query] = None,
-    extra_body: Optional[Body] = None,
-) -> APICall[ModelInfo]:
-    """One model, by id such as `meganova-ai/manta-flash-1.0` (`GET /models/{model_id}`, the slash kept)."""
-    if not isinstance(model_id, str) or not model_id.strip("/"):
-        raise MeganovaError(
-            f"model_id must be a non-empty string such as 'meganova-ai/manta-flash-1.0', got {model_id!r}."
+    def list(  # type: ignore[override]
+        self,
+        capability: Optional[str] = None,
+        type: Optional[str] = None,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> List[ModelInfo]:
+        """Every model available to this key (`GET /models`); with `capability` or `type`, only those
+        that have it (filtered here, as in the 0.4 SDK)."""
+        models = super().list(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
-    path = "/models/" + quote(model_id.strip("/"), safe="/")
-    return APICall(
-        "GET", path, _parse_model_info, options=RequestOptions(timeout, extra_headers, extra_query, extra_body)
-    )
+        if not isinstance(models, list):  # with_raw_response: the answer as it is
+            return models
+        return [m for m in models if _keep(m, capability, type)]
 
 
-class Models(SyncAPIResource):
-    """The models that can be used for chat."""
+class AsyncModels(AsyncModelsResource):
+    """The models this key can use."""
 
-    list = sync_method(list_)
-    get = sync_method(get)
-
-
-class AsyncModels(AsyncAPIResource):
-    """The models that can be used for chat."""
-
-    list = async_method(list_)
-    get = async_method(get)
+    async def list(  # type: ignore[override]
+        self,
+        capability: Optional[str] = None,
+        type: Optional[str] = None,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> List[ModelInfo]:
+        """Every model available to this key (`GET /models`); with `capability` or `type`, only those
+        that have it (filtered here, as in the 0.4 SDK)."""
+        models = await super().list(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        if not isinstance(models, list):  # with_raw_response: the answer as it is
+            return models
+        return [m for m in models if _keep(m, capability, type)]
