@@ -15,7 +15,9 @@ class APIResponse:
 
     __slots__ = ("_cast_to", "_parsed", "_strict", "_unwrap", "http_response")
 
-    def __init__(self, response: httpx.Response, cast_to: Any, strict: bool = False, unwrap: Optional[str] = None) -> None:
+    def __init__(
+        self, response: httpx.Response, cast_to: Any, strict: bool = False, unwrap: Optional[str] = None
+    ) -> None:
         self.http_response = response
         self._cast_to = cast_to
         self._strict = strict

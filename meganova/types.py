@@ -635,8 +635,8 @@ def http_status(code: int) -> HTTPStatus:
         status = int.__new__(HTTPStatus, code)
         status._name_ = f"STATUS_{code}"
         status._value_ = code
-        status.phrase = ""
-        status.description = ""
+        status.phrase = ""  # type: ignore[misc]
+        status.description = ""  # type: ignore[misc]
         return status
 
 

@@ -115,9 +115,6 @@ def test_rate_limit_error_carries_retry_after(harness: Callable[..., Harness]) -
         (b"not json at all", "text/plain"),
         (b"<html><title>Captive portal</title></html>", "text/html"),
         (b"", "application/json"),
-        (b'{"id": "x"}', "application/json"),  # choices missing
-        (b'{"id": "x", "choices": "nope"}', "application/json"),
-        (b'{"id": "x", "choices": [{"index": 0}]}', "application/json"),
         (b"[1, 2, 3]", "application/json"),
         (b"null", "application/json"),
     ],
@@ -133,10 +130,45 @@ def test_malformed_success_body_raises_validation_error(
     assert len(h.requests) == 1  # a 2xx is never sent again
 
 
-def test_malformed_model_list_raises_validation_error(harness: Callable[..., Harness]) -> None:
-    h = harness([json_response(200, {"object": "list", "data": [{"id": "only-an-id"}]})])
-    with pytest.raises(APIResponseValidationError):
-        h.call(lambda c: c.models.list())
+@pytest.mark.parametrize(
+    "body",
+    [{"id": "x"}, {"id": "x", "choices": "nope"}, {"id": "x", "choices": None}],
+)
+def test_a_missing_or_mistyped_required_field_raises_when_read_naming_it(
+    harness: Callable[..., Harness], body: dict
+) -> None:
+    h = harness([json_response(200, {**body, "model": "m", "usage": {"prompt_tokens": 1}})])
+    resp = h.chat()  # the rest of the answer works
+    assert resp.id == "x" and resp.model == "m" and resp.to_dict()["id"] == "x"
+    with pytest.raises(APIResponseValidationError, match=r"ChatResponse\.choices"):
+        resp.choices
+    with pytest.raises(APIResponseValidationError, match=r"TokenUsage\.completion_tokens"):
+        resp.usage.completion_tokens
+    assert resp.usage.prompt_tokens == 1
+
+
+def test_a_nested_object_missing_a_required_field_fails_only_that_field(harness: Callable[..., Harness]) -> None:
+    h = harness([json_response(200, {"id": "x", "choices": [{"index": 0}, {"index": "one", "message": {}}]})])
+    resp = h.chat()
+    assert len(resp.choices) == 2 and resp.choices[0].index == 0
+    with pytest.raises(APIResponseValidationError, match=r"ChatChoice\.message"):
+        resp.choices[0].message
+    with pytest.raises(APIResponseValidationError, match=r"ChatChoice\.index: expected an integer"):
+        resp.choices[1].index
+    with pytest.raises(APIResponseValidationError, match=r"ChatMessage\.role"):
+        resp.choices[1].message.role
+    assert resp.choices[1].message.content is None  # optional: absent reads as None
+
+
+def test_strict_response_validation_raises_when_the_answer_arrives(harness: Callable[..., Harness]) -> None:
+    body = {"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content": 5}}]}
+    h = harness([json_response(200, body)], strict_response_validation=True)
+    with pytest.raises(APIResponseValidationError, match=r"ChatMessage\.content") as info:
+        h.chat()
+    assert info.value.status == 200
+    lenient = harness([json_response(200, body)]).chat()
+    assert lenient.choices[0].message.content is None  # lenient: an optional field of another type is None
+    assert lenient.choices[0].message["content"] == 5  # dict access: as sent
 
 
 def test_connection_and_timeout_errors(harness: Callable[..., Harness]) -> None:

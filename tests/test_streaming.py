@@ -140,7 +140,6 @@ def test_error_event_mid_stream_raises_mapped_error(
         b'data: {"choices": [{"index": "zero", "delta": {}}]}\n\n',
         b'data: {"choices": [{"index": 0, "delta": {"content": 5}}]}\n\n',
         b'data: {"choices": [7]}\n\n',
-        b'data: {"choices": [], "usage": {"prompt_tokens": "many"}}\n\n',
         b"data: \xff\xfe\n\n",
     ],
 )

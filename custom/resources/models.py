@@ -34,7 +34,7 @@ def _keep(model: ModelInfo, capability: Optional[str], type: Optional[str]) -> b
 class Models(ModelsResource):
     """The models this key can use."""
 
-    def list(  # type: ignore[override]
+    def list(
         self,
         capability: Optional[str] = None,
         type: Optional[str] = None,
@@ -62,7 +62,7 @@ class Models(ModelsResource):
 class AsyncModels(AsyncModelsResource):
     """The models this key can use."""
 
-    async def list(  # type: ignore[override]
+    async def list(
         self,
         capability: Optional[str] = None,
         type: Optional[str] = None,

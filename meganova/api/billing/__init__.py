@@ -53,13 +53,14 @@ class BillingResource(_t.SyncResource):
         from . import get_balance as _op
 
         request = _op.request()
-        return self._client._send(
+        answer: BillingBalance = self._client._send(
             request,
             _BillingBalance,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer
 
 
 class AsyncBillingResource(_t.AsyncResource):
@@ -83,10 +84,11 @@ class AsyncBillingResource(_t.AsyncResource):
         from . import get_balance as _op
 
         request = _op.request()
-        return await self._client._send(
+        answer: BillingBalance = await self._client._send(
             request,
             _BillingBalance,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer

@@ -206,20 +206,22 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
             **extra_fields,
         )
         if request.stream:
-            return self._client._stream(
+            opened: StreamT = self._client._stream(
                 request,
                 self._stream_class,
                 _t.CallOptions(
                     timeout, max_retries, extra_headers, extra_query, extra_body
                 ),
-            )  # type: ignore[no-any-return]
-        return self._client._send(
+            )
+            return opened
+        answer: ChatResponse = self._client._send(
             request,
             _ChatResponse,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer
 
     def stream(
         self,
@@ -290,13 +292,14 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
             user=user,
             **extra_fields,
         )
-        return self._client._stream(
+        opened: StreamT = self._client._stream(
             request,
             self._stream_class,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return opened
 
 
 class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
@@ -464,20 +467,22 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
             **extra_fields,
         )
         if request.stream:
-            return await self._client._stream(
+            opened: StreamT = await self._client._stream(
                 request,
                 self._stream_class,
                 _t.CallOptions(
                     timeout, max_retries, extra_headers, extra_query, extra_body
                 ),
-            )  # type: ignore[no-any-return]
-        return await self._client._send(
+            )
+            return opened
+        answer: ChatResponse = await self._client._send(
             request,
             _ChatResponse,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer
 
     async def stream(
         self,
@@ -548,10 +553,11 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
             user=user,
             **extra_fields,
         )
-        return await self._client._stream(
+        opened: StreamT = await self._client._stream(
             request,
             self._stream_class,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return opened

@@ -55,14 +55,15 @@ class ModelsResource(_t.SyncResource):
         from . import list_models as _op
 
         request = _op.request()
-        return self._client._send(
+        answer: list[ModelInfo] = self._client._send(
             request,
             _ModelList,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
             unwrap="data",
-        )  # type: ignore[no-any-return]
+        )
+        return answer
 
     def get(
         self,
@@ -87,13 +88,14 @@ class ModelsResource(_t.SyncResource):
         request = _op.request(
             model_id,
         )
-        return self._client._send(
+        answer: ModelInfo = self._client._send(
             request,
             _ModelInfo,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer
 
 
 class AsyncModelsResource(_t.AsyncResource):
@@ -117,14 +119,15 @@ class AsyncModelsResource(_t.AsyncResource):
         from . import list_models as _op
 
         request = _op.request()
-        return await self._client._send(
+        answer: list[ModelInfo] = await self._client._send(
             request,
             _ModelList,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
             unwrap="data",
-        )  # type: ignore[no-any-return]
+        )
+        return answer
 
     async def get(
         self,
@@ -149,10 +152,11 @@ class AsyncModelsResource(_t.AsyncResource):
         request = _op.request(
             model_id,
         )
-        return await self._client._send(
+        answer: ModelInfo = await self._client._send(
             request,
             _ModelInfo,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer

@@ -65,13 +65,14 @@ class UsageResource(_t.SyncResource):
             user_id=user_id,
             api_key=api_key,
         )
-        return self._client._send(
+        answer: UsageSummary = self._client._send(
             request,
             _UsageSummary,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer
 
 
 class AsyncUsageResource(_t.AsyncResource):
@@ -106,10 +107,11 @@ class AsyncUsageResource(_t.AsyncResource):
             user_id=user_id,
             api_key=api_key,
         )
-        return await self._client._send(
+        answer: UsageSummary = await self._client._send(
             request,
             _UsageSummary,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
-        )  # type: ignore[no-any-return]
+        )
+        return answer
