@@ -63,15 +63,25 @@ lint-spec: $(BIN)/.ready $(TOOLS)/.ready
 	$(BIN)/openapi-spec-validator openapi/meganova.yaml
 	$(TOOLS)/node_modules/.bin/redocly lint openapi/meganova.yaml --format=stylish
 
-lint: $(BIN)/.ready
+lint: $(BIN)/.ready $(TOOLS)/.ready
 	$(BIN)/ruff check custom tests examples bench setup.py
 	$(BIN)/ruff format --check custom tests examples bench setup.py
 	@# mypy sees custom/ where it is installed, inside the package: a tree of links to both folders.
 	rm -rf build/typecheck && mkdir -p build/typecheck/meganova
 	for f in meganova/*; do ln -s "$$PWD/$$f" build/typecheck/meganova/; done
 	ln -s "$$PWD/custom" build/typecheck/meganova/custom
+	ln -s "$$PWD/custom/testing" build/typecheck/meganova/testing
 	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom  # custom/testing included (installed as meganova.testing)
-	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml ../../tests/typecheck_usage.py
+	@# What users' type checkers see: a script using every public attribute, and the README's examples.
+	$(BIN)/python tests/extract_readme_examples.py build/typecheck/readme_examples.py
+	cp tests/typecheck_usage.py build/typecheck/typecheck_usage.py
+	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml typecheck_usage.py readme_examples.py
+	@# pyright (strict: no error, no Unknown) reads a real copy of the package as installed, and the
+	@# dependencies from .venv's site-packages (not .venv itself: its editable install maps meganova/ only).
+	rm -rf build/pyright && mkdir -p build/pyright && cp -rL build/typecheck/meganova build/pyright/
+	cp build/typecheck/typecheck_usage.py build/typecheck/readme_examples.py build/pyright/
+	echo '{"pythonVersion": "3.9", "extraPaths": ["'"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"'"]}' > build/pyright/pyrightconfig.json
+	cd build/pyright && ../../$(TOOLS)/node_modules/.bin/pyright typecheck_usage.py readme_examples.py
 
 # --- tests ---------------------------------------------------------------------------------------
 # The suite runs against the built wheel, installed into fresh venvs on Python 3.9 and 3.13, so that a

@@ -1,3 +1,4 @@
+# pyright: strict
 """Checked by `make lint` with mypy --strict (not run by pytest): what users' type checkers see."""
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ class ChatResponse(_t.Model):
         required=True,
     )
 
+    usage: _t.Field[TokenUsage] = _t.Field(
+        "usage", _t.read_model("token_usage", "TokenUsage"), required=True
+    )
+
     object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
 
     created: _t.Field[Optional[int]] = _t.Field(
@@ -34,10 +38,6 @@ class ChatResponse(_t.Model):
     )
 
     model: _t.Field[Optional[str]] = _t.Field("model", _t.read_str)
-
-    usage: _t.Field[Optional[TokenUsage]] = _t.Field(
-        "usage", _t.read_model("token_usage", "TokenUsage")
-    )
 
     system_fingerprint: _t.Field[Optional[Union[str, None]]] = _t.Field(
         "system_fingerprint", _t.read_union(_t.read_str, _t.read_none), nullable=True
@@ -47,10 +47,10 @@ class ChatResponse(_t.Model):
         self,
         id: str,
         choices: Sequence[Union[ChatChoice, Mapping[str, Any]]],
+        usage: Union[TokenUsage, Mapping[str, Any]],
         object_: Optional[str] = None,
         created: Optional[int] = None,
         model: Optional[str] = None,
-        usage: Optional[Union[TokenUsage, Mapping[str, Any]]] = None,
         system_fingerprint: Optional[Union[str, None]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -60,10 +60,10 @@ class ChatResponse(_t.Model):
             {
                 "id": id,
                 "choices": choices,
+                "usage": usage,
                 "object": object_,
                 "created": created,
                 "model": model,
-                "usage": usage,
                 "system_fingerprint": system_fingerprint,
             },
             additional_properties,
