@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import wave
+import zlib
+from decimal import Decimal
+from io import BytesIO
 from typing import Any, Dict, Iterator, List
 
 import httpx
@@ -31,8 +37,8 @@ REQUIRED: Dict[str, List[str]] = {
     "ChatCompletionChunk": ["id", "choices"],
     "ChatChunkChoice": ["index", "delta"],
     "ModelList": ["data"],
-    "ModelInfo": ["id", "name", "context_length", "modalities", "tags", "nsfw_support", "status"],
-    "ModelPricing": ["prompt_tokens_per_1k", "completion_tokens_per_1k"],
+    "ModelInfo": ["id"],
+    "ModelPricing": [],
     "UsageSummary": [
         "from",
         "to",
@@ -47,6 +53,23 @@ REQUIRED: Dict[str, List[str]] = {
     "BillingBalance": ["balance", "currency", "status"],
     "ErrorResponse": ["error"],
     "ErrorDetail": ["message"],
+    "EmbeddingResponse": ["data"],
+    "Embedding": ["index", "embedding"],
+    "EmbeddingUsage": ["prompt_tokens", "total_tokens"],
+    "ImagesResponse": ["data"],
+    "Transcription": ["text"],
+    "RerankResponse": ["results"],
+    "RerankResult": ["index", "relevance_score"],
+    "VideoGeneration": ["id"],
+    "ServerlessModelsResponse": ["data"],
+    "ServerlessModelsPage": ["models"],
+    "ServerlessModel": ["model_name"],
+    "InstanceBillings": ["data"],
+    "InstanceBilling": ["vm_access_info_id"],
+    "UsageTimeRange": ["data"],
+    "AgentInfo": ["id", "name"],
+    "AgentChatResponse": ["response", "conversation_id"],
+    "PendingToolCall": ["approval_id", "tool_name"],
 }
 
 
@@ -254,9 +277,20 @@ def test_models(client: httpx.Client) -> None:
     ]
     for model in body["data"]:
         has_required(model, "ModelInfo")
-        has_required(model["pricing"], "ModelPricing")
         assert model["status"] in ("active", "beta", "deprecated", "disabled")
         assert isinstance(model["context_length"], int)
+        # The live shape: prices are decimal strings per token, capabilities map a name to a boolean.
+        pricing = model["pricing"]
+        assert set(pricing) == {"prompt", "completion", "request", "image"}
+        assert all(isinstance(value, str) and Decimal(value) >= 0 for value in pricing.values())
+        assert Decimal(pricing["prompt"]) < Decimal("0.00001")
+        assert model["capabilities"] and all(isinstance(value, bool) for value in model["capabilities"].values())
+        assert model["capabilities"]["chat"] is True
+    flash = body["data"][1]
+    assert flash["pricing"]["prompt"] == "0.0000002" and flash["default"] is True
+    assert flash["capabilities"]["tools"] is False and body["data"][2]["capabilities"]["tools"] is True
+    kimi = body["data"][-1]
+    assert "default" not in kimi and "architecture" not in kimi  # optional fields may be absent
 
 
 @pytest.mark.parametrize("path", [FLASH, "meganova-ai%2Fmanta-flash-1.0"])
@@ -788,3 +822,563 @@ def test_pytest_plugin_fixture_gives_a_running_server(meganova_server: MockServe
     """The `meganova_server` fixture comes from the plugin the installed package registers."""
     answer = httpx.get(meganova_server.url + "/billing/balance", headers={"Authorization": "Bearer test"})
     assert answer.status_code == 200 and answer.json()["currency"] == "USD"
+
+
+# --- the operations beyond chat (raw httpx over loopback) -------------------------------------------
+
+EMBED = "BAAI/bge-m3"
+AGENT = "agent_test"
+
+
+def root(server: MockServer) -> httpx.Client:
+    """A client on the server's root (no /v1), with the API key."""
+    return httpx.Client(base_url=server.root_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
+
+
+def test_root_url_is_the_url_without_v1(server: MockServer) -> None:
+    assert server.url == server.root_url + "/v1"
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.root_url)
+
+
+def test_embeddings_floats(client: httpx.Client) -> None:
+    response = client.post("/embeddings", json={"model": EMBED, "input": ["The harbor at night", "A ferry horn"]})
+    assert response.status_code == 200
+    body = response.json()
+    has_required(body, "EmbeddingResponse")
+    assert (body["object"], body["model"]) == ("list", EMBED)
+    assert [item["index"] for item in body["data"]] == [0, 1]
+    for item in body["data"]:
+        has_required(item, "Embedding")
+        assert item["object"] == "embedding"
+        vector = item["embedding"]
+        assert len(vector) == 1024
+        assert abs(sum(value * value for value in vector) - 1) < 1e-5
+        # float32-exact, so that the float and base64 forms carry the same numbers
+        assert list(struct.unpack("<1024f", struct.pack("<1024f", *vector))) == vector
+    assert body["data"][0]["embedding"] != body["data"][1]["embedding"]
+    has_required(body["usage"], "EmbeddingUsage")
+    assert body["usage"] == {"prompt_tokens": 7, "total_tokens": 7}  # words
+    again = client.post("/embeddings", json={"model": EMBED, "input": "The harbor at night"}).json()
+    assert again["data"][0]["embedding"] == body["data"][0]["embedding"]  # deterministic, per input
+
+
+def test_embeddings_dimensions_base64_and_tokens(client: httpx.Client) -> None:
+    floats = client.post("/embeddings", json={"model": EMBED, "input": "hi", "dimensions": 8}).json()
+    vector = floats["data"][0]["embedding"]
+    assert len(vector) == 8
+    encoded = client.post(
+        "/embeddings", json={"model": EMBED, "input": "hi", "dimensions": 8, "encoding_format": "base64"}
+    ).json()
+    text = encoded["data"][0]["embedding"]
+    assert isinstance(text, str)
+    assert list(struct.unpack("<8f", base64.b64decode(text))) == vector  # little-endian float32, as OpenAI
+    tokens = client.post("/embeddings", json={"model": EMBED, "input": [[1, 2, 3], [4, 5]]}).json()
+    assert len(tokens["data"]) == 2 and tokens["usage"]["prompt_tokens"] == 5
+    single = client.post("/embeddings", json={"model": EMBED, "input": [1, 2, 3]}).json()
+    assert single["data"][0]["embedding"] == tokens["data"][0]["embedding"]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": EMBED}, "input"),
+        ({"model": EMBED, "input": []}, "input"),
+        ({"model": EMBED, "input": ["a", 1]}, "input"),
+        ({"model": EMBED, "input": [True]}, "input"),
+        ({"model": EMBED, "input": {"text": "a"}}, "input"),
+        ({"input": "a"}, "model"),
+        ({"input": "a", "model": EMBED, "encoding_format": "int8"}, "encoding_format"),
+        ({"input": "a", "model": EMBED, "dimensions": 0}, "dimensions"),
+        ({"input": "a", "model": EMBED, "dimensions": "8"}, "dimensions"),
+    ],
+)
+def test_embeddings_validation_422(client: httpx.Client, body: Dict[str, Any], param: str) -> None:
+    error = standard_error(client.post("/embeddings", json=body), 422, "invalid_request_error", "validation_error")
+    assert error["param"] == param
+
+
+def png_size(data: bytes) -> tuple:
+    """(width, height) of a PNG, checking its signature and every chunk's CRC."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    position, kinds, idat = 8, [], b""
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        payload = data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
+        assert zlib.crc32(kind + payload) == crc
+        kinds.append(kind)
+        if kind == b"IDAT":
+            idat += payload
+        position += 12 + length
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
+    width, height = struct.unpack(">II", data[16:24])
+    assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
+    return width, height
+
+
+def test_images_b64_json_is_a_valid_png(client: httpx.Client) -> None:
+    body = {"model": "black-forest-labs/FLUX.1-dev", "prompt": "A lighthouse", "size": "1024x768", "n": 2, "seed": 7}
+    response = client.post("/images/generations", json=body)
+    assert response.status_code == 200
+    result = response.json()
+    has_required(result, "ImagesResponse")
+    assert isinstance(result["created"], int)
+    assert len(result["data"]) == 2
+    first, second = (base64.b64decode(image["b64_json"]) for image in result["data"])
+    assert png_size(first) == png_size(second) == (32, 24)  # small, with the requested aspect ratio
+    assert first != second
+    assert result["data"][0]["revised_prompt"] == "A lighthouse"
+    assert client.post("/images/generations", json=body).json()["data"] == result["data"]  # deterministic
+
+
+def test_images_url(client: httpx.Client) -> None:
+    body = {"model": "ByteDance/SeedDream-4-5", "prompt": "A lighthouse", "response_format": "url", "width": 5}
+    (image,) = client.post("/images/generations", json=body).json()["data"]
+    assert image["url"].startswith("https://cdn.meganova.test/images/") and image["url"].endswith(".png")
+    assert "b64_json" not in image
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "m"}, "prompt"),
+        ({"prompt": "p"}, "model"),
+        ({"prompt": "", "model": "m"}, "prompt"),
+        ({"prompt": "p", "model": "m", "size": "1024*768"}, "size"),
+        ({"prompt": "p", "model": "m", "n": 0}, "n"),
+        ({"prompt": "p", "model": "m", "response_format": "png"}, "response_format"),
+        ({"prompt": "p", "model": "m", "guidance_scale": "high"}, "guidance_scale"),
+    ],
+)
+def test_images_validation_422(client: httpx.Client, body: Dict[str, Any], param: str) -> None:
+    response = client.post("/images/generations", json=body)
+    assert standard_error(response, 422, "invalid_request_error", "validation_error")["param"] == param
+
+
+AUDIO = b"ID3\x03\x00" + bytes(range(256)) * 40
+
+
+def transcribe(client: httpx.Client, audio: bytes = AUDIO, **fields: str) -> httpx.Response:
+    fields.setdefault("model", "Systran/faster-whisper-large-v3")
+    return client.post("/audio/transcriptions", files={"file": ("recording.mp3", audio, "audio/mpeg")}, data=fields)
+
+
+def test_transcription_json(server: MockServer, client: httpx.Client) -> None:
+    response = transcribe(client)
+    assert response.status_code == 200
+    body = response.json()
+    has_required(body, "Transcription")
+    assert set(body) == {"text"} and body["text"].endswith(".")
+    assert transcribe(client).json() == body  # the same bytes, the same text
+    texts = {transcribe(client, AUDIO + bytes([n])).json()["text"] for n in range(12)}
+    assert len(texts) > 1  # another file, (usually) another text
+    request = server.requests[0]
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert AUDIO in request.body
+
+
+def test_transcription_formats(client: httpx.Client) -> None:
+    text = transcribe(client).json()["text"]
+    plain = transcribe(client, response_format="text")
+    assert plain.headers["content-type"] == "text/plain; charset=utf-8" and plain.text == text
+    srt = transcribe(client, response_format="srt").text
+    assert srt.startswith("1\n00:00:00,000 --> 00:00:") and srt.rstrip().endswith(text)
+    vtt = transcribe(client, response_format="vtt").text
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> ") and vtt.rstrip().endswith(text)
+    verbose = transcribe(client, response_format="verbose_json", language="fr").json()
+    assert verbose["text"] == text and verbose["language"] == "fr"
+    assert verbose["duration"] == round(len(AUDIO) / 16000, 2)
+    assert verbose["segments"][0]["text"] == text
+
+
+def test_transcription_validation(client: httpx.Client) -> None:
+    no_file = client.post("/audio/transcriptions", files={"other": ("a.mp3", b"x")}, data={"model": "m"})
+    assert standard_error(no_file, 422, "invalid_request_error", "validation_error")["param"] == "file"
+    no_model = client.post("/audio/transcriptions", files={"file": ("a.mp3", b"x")})
+    assert standard_error(no_model, 422, "invalid_request_error", "validation_error")["param"] == "model"
+    bad_format = transcribe(client, response_format="mp4")
+    assert standard_error(bad_format, 422, "invalid_request_error", "validation_error")["param"] == "response_format"
+    bad_temperature = transcribe(client, temperature="hot")
+    assert standard_error(bad_temperature, 422, "invalid_request_error", "validation_error")["param"] == "temperature"
+    as_json = client.post("/audio/transcriptions", json={"file": "x", "model": "m"})
+    standard_error(as_json, 400, "invalid_request_error", "invalid_multipart")
+    cut = client.post(
+        "/audio/transcriptions",
+        content=b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc',
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    standard_error(cut, 400, "invalid_request_error", "invalid_multipart")
+
+
+def test_transcription_parses_a_hand_written_multipart_body(client: httpx.Client) -> None:
+    body = (
+        b"preamble\r\n--XyZ\r\n"
+        b'Content-Disposition: form-data; name="model"\r\n\r\nSystran/faster-whisper-large-v3\r\n'
+        b"--XyZ\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="r.mp3"\r\nContent-Type: audio/mpeg\r\n\r\n'
+        + AUDIO
+        + b"\r\n--XyZ--\r\n"
+    )
+    response = client.post(
+        "/audio/transcriptions", content=body, headers={"Content-Type": 'multipart/form-data; boundary="XyZ"'}
+    )
+    assert response.json() == transcribe(client).json()
+
+
+def speech(client: httpx.Client, **body: Any) -> httpx.Response:
+    body.setdefault("model", "hexgrad/Kokoro-82M")
+    body.setdefault("input", "Welcome back, night owl.")
+    body.setdefault("voice", "af_heart")
+    return client.post("/audio/speech", json=body)
+
+
+def test_speech_wav_mp3_pcm(client: httpx.Client) -> None:
+    response = speech(client, response_format="wav")
+    assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
+    with wave.open(BytesIO(response.content)) as audio:
+        assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (1, 2, 24000)
+        frames = audio.getnframes()
+        assert frames == int(0.8 * 24000)  # 0.2 s per word
+        samples = struct.unpack(f"<{frames}h", audio.readframes(frames))
+    assert max(samples) > 5000  # a tone, not silence
+    pcm = speech(client, response_format="pcm")
+    assert pcm.headers["content-type"] == "audio/pcm" and pcm.content == response.content[44:]
+    mp3 = speech(client)  # mp3 is the default
+    assert mp3.headers["content-type"] == "audio/mpeg"
+    assert len(mp3.content) % 417 == 0 and mp3.content[:4] == b"\xff\xfb\x90\xc4"
+    assert all(mp3.content[n : n + 4] == b"\xff\xfb\x90\xc4" for n in range(0, len(mp3.content), 417))
+    flac = speech(client, response_format="flac")
+    assert flac.headers["content-type"] == "audio/wav" and flac.content == response.content  # documented
+    assert speech(client, voice="other", response_format="wav").content != response.content
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"input": None}, "input"),
+        ({"voice": ""}, "voice"),
+        ({"model": None}, "model"),
+        ({"response_format": "ogg"}, "response_format"),
+        ({"speed": 9}, "speed"),
+    ],
+)
+def test_speech_validation_422(client: httpx.Client, body: Dict[str, Any], param: str) -> None:
+    full = {"model": "m", "input": "hi", "voice": "v", **body}
+    full = {name: value for name, value in full.items() if value is not None}
+    response = client.post("/audio/speech", json=full)
+    assert standard_error(response, 422, "invalid_request_error", "validation_error")["param"] == param
+
+
+def test_rerank(client: httpx.Client) -> None:
+    documents = [
+        "The lighthouse has three lanterns out.",
+        "The noodle stand on Pier Nine is open late.",
+        {"text": "Where the noodle stand is: Pier Nine.", "id": "faq-1"},
+    ]
+    body = {"model": "BAAI/bge-reranker-v2-m3", "query": "Where is the noodle stand?", "documents": documents}
+    response = client.post("/rerank", json=body)
+    assert response.status_code == 200
+    result = response.json()
+    has_required(result, "RerankResponse")
+    for item in result["results"]:
+        has_required(item, "RerankResult")
+    assert [item["index"] for item in result["results"]] == [2, 1, 0]
+    assert [item["relevance_score"] for item in result["results"]] == [1.0, 0.8, 0.2]  # shares of the 5 query words
+    assert result["results"][0]["document"] == documents[2]
+    assert result["results"][1]["document"] == {"text": documents[1]}
+    assert result["model"] == "BAAI/bge-reranker-v2-m3" and result["usage"]["total_tokens"] > 0
+    top = client.post("/rerank", json={**body, "top_n": 1, "return_documents": False}).json()["results"]
+    assert top == [{"index": 2, "relevance_score": 1.0}]
+    missing = client.post("/rerank", json={"model": "m", "query": "q"})
+    assert standard_error(missing, 422, "invalid_request_error", "validation_error")["param"] == "documents"
+    wrong = client.post("/rerank", json={"model": "m", "query": "q", "documents": [1]})
+    assert standard_error(wrong, 422, "invalid_request_error", "validation_error")["param"] == "documents"
+
+
+def test_video_generation_advances_with_each_poll(client: httpx.Client) -> None:
+    body = {"model": "Byteplus/seedance-1-0-pro-250528", "prompt": "A ferry at night", "n_seconds": 4}
+    started = client.post("/videos/generations", json=body)
+    assert started.status_code == 200
+    job = started.json()
+    has_required(job, "VideoGeneration")
+    assert (job["status"], job["object"], job["model"]) == ("queued", "video.generation", body["model"])
+    assert job["id"].startswith("vgen_") and isinstance(job["created_at"], int) and "url" not in job
+    statuses = []
+    for _ in range(4):
+        polled = client.get(f"/videos/generations/{job['id']}").json()
+        has_required(polled, "VideoGeneration")
+        statuses.append(polled["status"])
+    assert statuses == ["in_progress", "completed", "completed", "completed"]
+    assert polled["url"] == f"https://cdn.meganova.test/videos/{job['id']}.mp4"
+    assert polled["created_at"] == job["created_at"] and polled["estimated_cost"] == 0.2
+
+
+def test_video_generation_that_fails(client: httpx.Client) -> None:
+    job = client.post("/videos/generations", json={"model": "m", "prompt": "Please FAIL now"}).json()
+    statuses = [client.get(f"/videos/generations/{job['id']}").json() for _ in range(3)]
+    assert [item["status"] for item in statuses] == ["in_progress", "failed", "failed"]
+    assert statuses[-1]["error"]["code"] == "generation_failed" and "url" not in statuses[-1]
+
+
+def test_video_generation_errors(server: MockServer, client: httpx.Client) -> None:
+    error = standard_error(client.get("/videos/generations/vgen_nope"), 404, "not_found_error", "generation_not_found")
+    assert error["param"] == "generation_id"
+    missing = client.post("/videos/generations", json={"model": "m"})
+    assert standard_error(missing, 422, "invalid_request_error", "validation_error")["param"] == "prompt"
+    bad = client.post("/videos/generations", json={"model": "m", "prompt": "p", "size": "big"})
+    assert standard_error(bad, 422, "invalid_request_error", "validation_error")["param"] == "size"
+    job = client.post("/videos/generations", json={"model": "m", "prompt": "p"}).json()
+    server.reset()  # forgets the jobs too
+    standard_error(client.get(f"/videos/generations/{job['id']}"), 404, "not_found_error", "generation_not_found")
+
+
+def test_serverless_models_on_the_root(server: MockServer, client: httpx.Client) -> None:
+    with root(server) as http:
+        response = http.get("/api/v1/serverless/models/filter", params={"modality": "text_generation"})
+        assert response.status_code == 200
+        body = response.json()
+        has_required(body, "ServerlessModelsResponse")
+        page = body["data"]
+        has_required(page, "ServerlessModelsPage")
+        for model in page["models"]:
+            has_required(model, "ServerlessModel")
+            assert model["modality"] == "text_generation"
+        assert page["count"] == len(page["models"]) == 5
+        assert page["models"][1]["model_name"] == "meganova-ai/manta-flash-1.0"
+        assert page["models"][1]["cost_per_1k_input"] == 0.0002 and page["models"][1]["tier2+_require"] is False
+        assert page["tag_counts"]["manta"] == 3
+        images = http.get("/api/v1/serverless/models/filter", params={"modality": "text_to_image"}).json()["data"]
+        assert [m["model_name"] for m in images["models"]] == [
+            "ByteDance/SeedDream-4-5",
+            "black-forest-labs/FLUX.1-dev",
+        ]
+        no_counts = http.get("/api/v1/serverless/models/filter", params={"include_tag_counts": "false"}).json()
+        assert "tag_counts" not in no_counts["data"] and no_counts["data"]["count"] == 10
+        either = {"highlight": "new", "use_case": "coding", "include_tag_counts": "false"}
+        both = {**either, "filter_logic": "and"}
+        assert http.get("/api/v1/serverless/models/filter", params=either).json()["data"]["count"] == 5
+        (only,) = http.get("/api/v1/serverless/models/filter", params=both).json()["data"]["models"]
+        assert only["model_name"] == "moonshotai/Kimi-K2-Thinking"
+        found = http.get("/api/v1/serverless/models/filter", params={"search": "FLASH"}).json()["data"]
+        assert [m["model_name"] for m in found["models"]] == ["meganova-ai/manta-flash-1.0"]
+        bad = http.get("/api/v1/serverless/models/filter", params={"filter_logic": "xor"})
+        assert standard_error(bad, 422, "invalid_request_error", "validation_error")["param"] == "filter_logic"
+        bad = http.get("/api/v1/serverless/models/filter", params={"include_tag_counts": "maybe"})
+        assert standard_error(bad, 422, "invalid_request_error", "validation_error")["param"] == "include_tag_counts"
+        unauthenticated = httpx.get(server.root_url + "/api/v1/serverless/models/filter")
+        standard_error(unauthenticated, 401, "authentication_error", "invalid_api_key")
+    standard_error(client.get("/api/v1/serverless/models/filter"), 404, "not_found_error", "not_found")  # not under /v1
+
+
+def test_user_instance_billings(client: httpx.Client) -> None:
+    body = client.get("/billing/user-instance-billings").json()
+    has_required(body, "InstanceBillings")
+    for item in body["data"]:
+        has_required(item, "InstanceBilling")
+    first = body["data"][0]
+    assert first == {
+        "vm_access_info_id": 1201,
+        "running_hours": 12.5,
+        "fee_accumulated": 18.75,
+        "tax_rate": 0.1,
+        "fee_accumulated_taxed": 20.625,
+        "product_status": "running",
+    }
+    assert body["total_cost"] == round(sum(item["fee_accumulated_taxed"] for item in body["data"]), 6) == 25.575
+    assert (body["message"], body["status"]) == ("success", "success")
+
+
+def test_usage_time_range(client: httpx.Client) -> None:
+    params = {"start_time": "2025-11-01T00:00:00Z", "end_time": "2025-11-04T00:00:00Z"}
+    response = client.get("/usage/time_range", params=params)
+    assert response.status_code == 200
+    body = response.json()
+    has_required(body, "UsageTimeRange")
+    assert [(row["date"], row["model"]) for row in body["data"]] == [
+        (day, model)
+        for day in ("2025-11-01", "2025-11-02", "2025-11-03")
+        for model in ("meganova-ai/manta-flash-1.0", "meganova-ai/manta-pro-1.0")
+    ]
+    assert all(isinstance(row["tokens"], int) and row["tokens"] > 0 and row["cost"] > 0 for row in body["data"])
+    assert (body["message"], body["status"]) == ("success", "success")
+    assert client.get("/usage/time_range", params=params).json() == body
+    team = client.get("/usage/time_range", params={**params, "team_id": "team_7"}).json()
+    assert [row["tokens"] for row in team["data"]] != [row["tokens"] for row in body["data"]]
+    empty = client.get("/usage/time_range", params={**params, "end_time": params["start_time"]}).json()
+    assert empty["data"] == []
+    for bad, param in (
+        ({"start_time": params["start_time"]}, "end_time"),
+        ({**params, "start_time": "soon"}, "start_time"),
+        ({"start_time": params["end_time"], "end_time": params["start_time"]}, "end_time"),
+    ):
+        response = client.get("/usage/time_range", params=bad)
+        assert standard_error(response, 422, "invalid_request_error", "validation_error")["param"] == param
+
+
+def agent(server: MockServer, key: str = AGENT) -> httpx.Client:
+    """A client on the Studio agent paths: no Authorization header, the key in the path."""
+    return httpx.Client(base_url=f"{server.root_url}/agents/v1/{key}", timeout=5)
+
+
+def test_agent_info(server: MockServer) -> None:
+    with agent(server) as http:
+        response = http.get("/info")
+        assert response.status_code == 200
+        info = response.json()
+        has_required(info, "AgentInfo")
+        assert info["welcome_message"] == "Hi, I am Luna. Ask me anything about Neon Harbor."
+        assert (info["id"], info["name"], info["is_available"]) == ("agt_test", "Luna", True)
+    assert "authorization" not in server.requests[0].headers
+
+
+def test_agent_keys(server: MockServer) -> None:
+    with agent(server, "agent_unknown") as http:
+        error = standard_error(http.get("/info"), 404, "not_found_error", "agent_not_found")
+        assert error["param"] == "agent_key"
+    with agent(server, "sk-test") as http:
+        standard_error(http.post("/chat", json={"message": "hi"}), 401, "authentication_error", "invalid_agent_key")
+    with agent(server) as http:
+        standard_error(http.get("/chat"), 405, "invalid_request_error", "method_not_allowed")
+    with MockServer(agent_keys=["agent_a", "agent_b"]) as other, agent(other, "agent_b") as http:
+        assert http.get("/info").json()["id"] == "agt_b"
+        assert other.agent_keys == frozenset({"agent_a", "agent_b"})
+    with MockServer(agent_keys=None) as anyone, agent(anyone, "agent_whatever") as http:
+        assert http.get("/info").status_code == 200
+
+
+def test_agent_chat_keeps_the_conversation(server: MockServer) -> None:
+    with agent(server) as http:
+        first = http.post("/chat", json={"message": "Hello!"}).json()
+        has_required(first, "AgentChatResponse")
+        assert first["response"] and first["pending_tool_call"] is None and first["status"] == "completed"
+        assert (first["agent_id"], first["agent_name"], first["memories_used"]) == ("agt_test", "Luna", 0)
+        assert first["conversation_id"].startswith("conv_") and first["message_id"].startswith("msg_")
+        assert http.post("/chat", json={"message": "Hello!"}).json()["conversation_id"] != first["conversation_id"]
+        follow = http.post(
+            "/chat",
+            json={
+                "message": "Hello!",
+                "conversation_id": first["conversation_id"],
+                "user_identifier": "u@example.com",
+                "user_identifier_type": "email",
+                "extra_data": {"page": "/pricing"},
+            },
+        ).json()
+        assert follow["conversation_id"] == first["conversation_id"]
+        assert follow["response"] != first["response"]  # the second turn of the conversation
+        assert follow["memories_used"] == 1
+        for body, param in (
+            ({}, "message"),
+            ({"message": 3}, "message"),
+            ({"message": "x", "extra_data": []}, "extra_data"),
+        ):
+            response = http.post("/chat", json=body)
+            assert standard_error(response, 422, "invalid_request_error", "validation_error")["param"] == param
+
+
+@pytest.mark.parametrize(("action", "needle"), [("approve", "is booked"), ("reject", "will not book")])
+def test_agent_tool_call_approval(server: MockServer, action: str, needle: str) -> None:
+    with agent(server) as http:
+        asked = http.post("/chat", json={"message": "Use your tool to book a table"}).json()
+        pending = asked["pending_tool_call"]
+        has_required(pending, "PendingToolCall")
+        assert asked["status"] == "pending_approval"
+        assert pending["tool_name"] == "book_table" and pending["tool_arguments"]["guests"] == 2
+        assert pending["description"]
+        answer = http.post("/confirm-tool", json={"approval_id": pending["approval_id"], "action": action})
+        assert answer.status_code == 200
+        reply = answer.json()
+        has_required(reply, "AgentChatResponse")
+        assert needle in reply["response"] and reply["conversation_id"] == asked["conversation_id"]
+        assert reply["pending_tool_call"] is None
+        again = http.post("/confirm-tool", json={"approval_id": pending["approval_id"], "action": action})
+        assert standard_error(again, 404, "not_found_error", "approval_not_found")["param"] == "approval_id"
+        bad = http.post("/confirm-tool", json={"approval_id": "apr_x", "action": "maybe"})
+        assert standard_error(bad, 422, "invalid_request_error", "validation_error")["param"] == "action"
+
+
+def test_agent_chat_completions_json_and_stream(server: MockServer) -> None:
+    messages = [{"role": "user", "content": "Hello!"}]
+    with agent(server) as http:
+        plain = http.post("/chat/completions", json={"messages": messages, "max_tokens": 50})
+        body = plain.json()
+        has_required(body, "ChatResponse")
+        assert body["model"] == "agt_test" and body["id"].startswith("chatcmpl-agt-")
+        content = body["choices"][0]["message"]["content"]
+        with http.stream("POST", "/chat/completions", json={"messages": messages, "stream": True}) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            raw = response.read()
+        events = events_of(raw)
+        assert events[-1] == "[DONE]"
+        chunks = [json.loads(event) for event in events[:-1]]
+        text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+        assert text == content
+        missing = http.post("/chat/completions", json={"messages": []})
+        assert standard_error(missing, 422, "invalid_request_error", "validation_error")["param"] == "messages"
+
+
+# --- fault scripts apply to the next request, whatever its path ---------------------------------------
+
+
+def test_429_then_success_on_new_endpoints(server: MockServer, client: httpx.Client) -> None:
+    calls = [
+        lambda: client.post("/embeddings", json={"model": EMBED, "input": "hi"}),
+        lambda: transcribe(client),
+        lambda: speech(client),
+        lambda: client.get("/billing/user-instance-billings"),
+        lambda: httpx.get(
+            server.root_url + "/api/v1/serverless/models/filter", headers={"Authorization": "Bearer test"}
+        ),
+        lambda: httpx.post(server.root_url + "/agents/v1/agent_test/chat", json={"message": "Hello!"}),
+    ]
+    for call in calls:
+        server.enqueue(status=429, headers={"Retry-After": "0"})
+        limited = call()
+        standard_error(limited, 429, "rate_limit_error", "rate_limit_exceeded")
+        assert limited.headers["retry-after"] == "0"
+        assert call().status_code == 200
+    assert server.queued == 0
+
+
+def test_reset_and_502_on_new_endpoints(server: MockServer, client: httpx.Client) -> None:
+    job = client.post("/videos/generations", json={"model": "m", "prompt": "p"}).json()
+    server.enqueue(fault="reset")
+    with pytest.raises(httpx.TransportError):
+        client.get(f"/videos/generations/{job['id']}")
+    assert (
+        client.get(f"/videos/generations/{job['id']}").json()["status"] == "in_progress"
+    )  # the reset one was not served
+    server.enqueue(fault="reset")
+    with pytest.raises(httpx.TransportError):
+        client.post("/images/generations", json={"model": "m", "prompt": "p"})
+    server.enqueue(fault="html_502")
+    response = client.post("/rerank", json={"model": "m", "query": "q", "documents": ["d"]})
+    assert response.status_code == 502 and "<title>502 Bad Gateway</title>" in response.text
+    server.enqueue(fault="reset")
+    with agent(server) as http, pytest.raises(httpx.TransportError):
+        http.get("/info")
+    assert client.post("/rerank", json={"model": "m", "query": "q", "documents": ["d"]}).status_code == 200
+
+
+def test_stream_faults_on_agent_completions(server: MockServer) -> None:
+    body = {"messages": [{"role": "user", "content": "Hello!"}], "stream": True}
+    server.enqueue(drop_after_events=2)
+    received: List[bytes] = []
+    with agent(server) as http:
+        with pytest.raises(httpx.RemoteProtocolError), http.stream("POST", "/chat/completions", json=body) as response:
+            for piece in response.iter_bytes():
+                received.append(piece)
+        assert len(events_of(b"".join(received))) == 2
+        server.enqueue(fault="no_done")
+        events = events_of(http.post("/chat/completions", json=body).content)
+        assert "[DONE]" not in events and json.loads(events[-1])["choices"][0]["finish_reason"] == "stop"
+
+
+def test_state_is_shared_across_connections(server: MockServer) -> None:
+    """Video jobs and conversations live in the server, not in a connection."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer test"}) as one:
+        job = one.post("/videos/generations", json={"model": "m", "prompt": "p"}).json()
+    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer test"}) as two:
+        assert two.get(f"/videos/generations/{job['id']}").json()["status"] == "in_progress"
+    assert server.connections_accepted == 2

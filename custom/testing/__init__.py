@@ -8,12 +8,16 @@
         client.chat.create(model="meganova-ai/manta-flash-1.0", messages=[...])
         assert len(server.requests) == 2
 
+Besides chat, models, usage and billing it answers embeddings, images, audio, rerank, videos, the
+serverless catalogue (on `server.root_url`) and Studio agents (`server.root_url + "/agents/v1/agent_test/..."`).
+
 Run it in the foreground with `python -m meganova.testing --port 8080`.
 """
 
+from ._agents import AGENT_KEY
 from ._api import DEFAULT_MODEL, MODELS
 from ._faults import FAULTS
 from ._http import Headers, RecordedRequest
 from ._server import MockServer
 
-__all__ = ["DEFAULT_MODEL", "FAULTS", "MODELS", "Headers", "MockServer", "RecordedRequest"]
+__all__ = ["AGENT_KEY", "DEFAULT_MODEL", "FAULTS", "MODELS", "Headers", "MockServer", "RecordedRequest"]

@@ -1,183 +1,159 @@
-"""The API's own answers: routing, authentication, validation, and deterministic content.
+"""The original operations' answers: chat completions (JSON and streamed), models, usage summary, balance.
 
 Everything here is pure (no I/O): a request in, an `Answer` out.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import zlib
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
-from urllib.parse import unquote
+from decimal import Decimal
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ._answers import dumps, error_answer, error_body, invalid, json_object
 from ._http import Answer, RecordedRequest, StreamItem
+from ._state import Context
 
-__all__ = ["DEFAULT_MODEL", "MODELS", "error_answer", "error_body", "handle", "luna_completion"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODELS",
+    "chat",
+    "chat_response",
+    "chat_stream",
+    "error_answer",
+    "error_body",
+    "get_balance",
+    "get_model",
+    "list_models",
+    "luna_completion",
+    "luna_reply",
+    "parse_time",
+    "usage_summary",
+    "validate_chat",
+]
 
 DEFAULT_MODEL = "meganova-ai/manta-flash-1.0"
 """The model a chat request gets when it names a `session_id` and no `model`."""
 
-BASE_PATH = "/v1"
-
 _FINGERPRINT = "fp_manta_mock"
 _CREATED = 1756684800
+
+
+def _capabilities(*names: str) -> Dict[str, bool]:
+    return {name: name in names for name in ("chat", "streaming", "tools", "vision", "json_mode", "reasoning")}
+
+
+def _pricing(prompt: str, completion: str) -> Dict[str, str]:
+    return {"prompt": prompt, "completion": completion, "request": "0", "image": "0"}
+
+
+def _architecture(inputs: List[str]) -> Dict[str, Any]:
+    return {"modality": "+".join(inputs) + "->text", "input_modalities": inputs, "output_modalities": ["text"]}
+
 
 MODELS: List[Dict[str, Any]] = [
     {
         "id": "meganova-ai/manta-mini-1.0",
         "object": "model",
+        "owned_by": "meganova-ai",
         "name": "Manta Mini 1.0",
         "description": "The smallest Manta: quick replies for light, casual chats.",
         "created": _CREATED,
-        "owned_by": "meganova-ai",
         "context_length": 16384,
-        "modalities": ["text"],
         "tags": ["roleplay", "fast", "cheap"],
+        "default": False,
+        "pricing": _pricing("0.0000001", "0.0000003"),
+        "architecture": _architecture(["text"]),
+        "capabilities": _capabilities("chat", "streaming"),
+        "modalities": ["text"],
         "nsfw_support": "optional",
         "status": "active",
-        "capabilities": ["chat", "streaming"],
-        "pricing": {"prompt_tokens_per_1k": 0.0001, "completion_tokens_per_1k": 0.0003},
     },
     {
         "id": "meganova-ai/manta-flash-1.0",
         "object": "model",
+        "owned_by": "meganova-ai",
         "name": "Manta Flash 1.0",
         "description": "Fast, warm roleplay model for everyday characters.",
         "created": _CREATED,
-        "owned_by": "meganova-ai",
         "context_length": 32768,
-        "modalities": ["text"],
         "tags": ["roleplay", "fast"],
+        "default": True,
+        "pricing": _pricing("0.0000002", "0.0000006"),
+        "architecture": _architecture(["text"]),
+        "capabilities": _capabilities("chat", "streaming"),
+        "modalities": ["text"],
         "nsfw_support": "optional",
         "status": "active",
-        "capabilities": ["chat", "streaming"],
-        "pricing": {"prompt_tokens_per_1k": 0.0002, "completion_tokens_per_1k": 0.0006},
     },
     {
         "id": "meganova-ai/manta-pro-1.0",
         "object": "model",
+        "owned_by": "meganova-ai",
         "name": "Manta Pro 1.0",
         "description": "The largest Manta, for long, rich stories.",
         "created": _CREATED,
-        "owned_by": "meganova-ai",
         "context_length": 131072,
-        "modalities": ["text", "image"],
         "tags": ["roleplay", "long-context"],
+        "default": False,
+        "pricing": _pricing("0.0000012", "0.0000036"),
+        "architecture": _architecture(["text", "image"]),
+        "capabilities": _capabilities("chat", "streaming", "tools", "vision"),
+        "modalities": ["text", "image"],
         "nsfw_support": "optional",
         "status": "active",
-        "capabilities": ["chat", "streaming", "tools"],
-        "pricing": {"prompt_tokens_per_1k": 0.0012, "completion_tokens_per_1k": 0.0036},
     },
     {
         "id": "Qwen/Qwen3-235B-A22B-Instruct-2507",
         "object": "model",
+        "owned_by": "Qwen",
         "name": "Qwen3 235B A22B Instruct 2507",
         "description": "Qwen's large mixture-of-experts instruct model.",
         "created": 1753401600,
-        "owned_by": "Qwen",
         "context_length": 262144,
-        "modalities": ["text"],
         "tags": ["general", "multilingual", "long-context"],
+        "default": False,
+        "pricing": _pricing("0.0000009", "0.0000027"),
+        "architecture": _architecture(["text"]),
+        "capabilities": _capabilities("chat", "streaming", "tools", "json_mode"),
+        "modalities": ["text"],
         "nsfw_support": "none",
         "status": "active",
-        "capabilities": ["chat", "streaming", "tools", "json_mode"],
-        "pricing": {"prompt_tokens_per_1k": 0.0009, "completion_tokens_per_1k": 0.0027},
     },
     {
+        # As live servers do, some optional fields are absent here (no `default`, `architecture`).
         "id": "moonshotai/Kimi-K2-Thinking",
         "object": "model",
+        "owned_by": "moonshotai",
         "name": "Kimi K2 Thinking",
         "description": "Moonshot's reasoning model; shows its reasoning in `reasoning_content`.",
         "created": 1762300800,
-        "owned_by": "moonshotai",
         "context_length": 262144,
-        "modalities": ["text"],
         "tags": ["reasoning", "long-context"],
+        "pricing": _pricing("0.0000015", "0.000006"),
+        "capabilities": _capabilities("chat", "streaming", "tools", "reasoning"),
+        "modalities": ["text"],
         "nsfw_support": "none",
         "status": "beta",
-        "capabilities": ["chat", "streaming", "tools", "reasoning"],
-        "pricing": {"prompt_tokens_per_1k": 0.0015, "completion_tokens_per_1k": 0.006},
     },
 ]
-"""The models `GET /v1/models` lists, every field of `ModelInfo` set."""
+"""The models `GET /v1/models` lists, in the live shape: prices are decimal strings per token,
+`capabilities` maps a name to a boolean; the guideline's `modalities`, `nsfw_support`, `status` are kept."""
+
+
+def price_per_1k(model_id: str, kind: str) -> float:
+    """The price of 1,000 tokens of `kind` (`prompt`, `completion`) of a listed model."""
+    return float(Decimal(_MODELS_BY_ID[model_id]["pricing"][kind]) * 1000)
+
 
 _MODELS_BY_ID: Dict[str, Dict[str, Any]] = {model["id"]: model for model in MODELS}
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-_MODEL_LIST_BODY = _dumps({"object": "list", "data": MODELS})
-_MODEL_BODIES: Dict[str, bytes] = {model["id"]: _dumps(model) for model in MODELS}
-_BALANCE_BODY = _dumps({"balance": 42.5, "currency": "USD", "status": "active"})
-
-# --- errors ---------------------------------------------------------------------------------------
-
-_STATUS_ERRORS: Dict[int, Tuple[str, str, str]] = {
-    400: ("Bad request", "invalid_request_error", "bad_request"),
-    401: ("Invalid API key", "authentication_error", "invalid_api_key"),
-    403: ("This key may not do this", "permission_error", "forbidden"),
-    404: ("Not found", "not_found_error", "not_found"),
-    405: ("Method not allowed", "invalid_request_error", "method_not_allowed"),
-    408: ("Request timeout", "timeout_error", "request_timeout"),
-    409: ("A request with this Idempotency-Key is in progress", "conflict_error", "idempotency_conflict"),
-    413: ("Request too large", "invalid_request_error", "request_too_large"),
-    422: ("The body is not valid", "invalid_request_error", "validation_error"),
-    429: ("Rate limit reached, try again later", "rate_limit_error", "rate_limit_exceeded"),
-    500: ("Internal server error", "server_error", "internal_error"),
-    502: ("Bad gateway", "server_error", "bad_gateway"),
-    503: ("The model is overloaded", "server_error", "overloaded"),
-    504: ("Gateway timeout", "server_error", "gateway_timeout"),
-}
-
-
-def error_body(
-    status: int,
-    message: Optional[str] = None,
-    *,
-    type: Optional[str] = None,
-    code: Optional[str] = None,
-    param: Optional[str] = None,
-) -> Dict[str, Any]:
-    """The standard error body `{"error": {message, type, code, param}}`, with defaults for `status`."""
-    default = _STATUS_ERRORS.get(status)
-    if default is None:
-        default = (
-            ("Unknown error", "server_error", f"http_{status}")
-            if status >= 500
-            else ("Request failed", "invalid_request_error", f"http_{status}")
-        )
-    return {
-        "error": {
-            "message": message if message is not None else default[0],
-            "type": type if type is not None else default[1],
-            "code": code if code is not None else default[2],
-            "param": param,
-        }
-    }
-
-
-def error_answer(
-    status: int,
-    message: Optional[str] = None,
-    *,
-    type: Optional[str] = None,
-    code: Optional[str] = None,
-    param: Optional[str] = None,
-    headers: Optional[List[Tuple[str, str]]] = None,
-) -> Answer:
-    """An `Answer` with the standard error body."""
-    body = error_body(status, message, type=type, code=code, param=param)
-    return Answer(status, _dumps(body), headers=list(headers or ()))
-
-
-def _invalid(message: str, param: Optional[str]) -> Answer:
-    return error_answer(422, message, type="invalid_request_error", code="validation_error", param=param)
-
+_MODEL_LIST_BODY = dumps({"object": "list", "data": MODELS})
+_MODEL_BODIES: Dict[str, bytes] = {model["id"]: dumps(model) for model in MODELS}
+_BALANCE_BODY = dumps({"balance": 42.5, "currency": "USD", "status": "active"})
 
 # --- chat -----------------------------------------------------------------------------------------
 
@@ -238,36 +214,37 @@ def luna_reply(last_user_message: str, choice: int = 0) -> str:
     )
 
 
-def _validate_chat(body: Any) -> Optional[Answer]:
+def validate_chat(body: Any) -> Optional[Answer]:
+    """The 422 answer for a chat request body that is not valid, or None."""
     if not isinstance(body, dict):
-        return _invalid("The body must be a JSON object", None)
+        return invalid("The body must be a JSON object", None)
     messages = body.get("messages")
     if messages is None:
-        return _invalid("'messages' is required", "messages")
+        return invalid("'messages' is required", "messages")
     if not isinstance(messages, list):
-        return _invalid("'messages' must be a list", "messages")
+        return invalid("'messages' must be a list", "messages")
     if not messages:
-        return _invalid("'messages' must not be empty", "messages")
+        return invalid("'messages' must not be empty", "messages")
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
-            return _invalid(f"'messages[{index}]' must be an object", "messages")
+            return invalid(f"'messages[{index}]' must be an object", "messages")
         role = message.get("role")
         if role not in _ROLES:
-            return _invalid(
+            return invalid(
                 f"'messages[{index}].role' must be one of {', '.join(sorted(_ROLES))}, not {role!r}", "messages"
             )
         content = message.get("content")
         if content is not None and not isinstance(content, (str, list)):
-            return _invalid(f"'messages[{index}].content' must be a string, a list or null", "messages")
+            return invalid(f"'messages[{index}].content' must be a string, a list or null", "messages")
     model = body.get("model")
     session_id = body.get("session_id")
     if session_id is not None and not isinstance(session_id, str):
-        return _invalid("'session_id' must be a string", "session_id")
+        return invalid("'session_id' must be a string", "session_id")
     if model is None:
         if session_id is None:
-            return _invalid("'model' is required unless 'session_id' is given", "model")
+            return invalid("'model' is required unless 'session_id' is given", "model")
     elif not isinstance(model, str) or not model:
-        return _invalid("'model' must be a non-empty string", "model")
+        return invalid("'model' must be a non-empty string", "model")
     for name, low, high in (
         ("temperature", 0.0, 2.0),
         ("top_p", 0.0, 1.0),
@@ -278,22 +255,22 @@ def _validate_chat(body: Any) -> Optional[Answer]:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            return _invalid(f"'{name}' must be a number between {low:g} and {high:g}", name)
+            return invalid(f"'{name}' must be a number between {low:g} and {high:g}", name)
     for name in ("max_tokens", "n"):
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            return _invalid(f"'{name}' must be an integer of at least 1", name)
+            return invalid(f"'{name}' must be an integer of at least 1", name)
     n = body.get("n")
     if isinstance(n, int) and n > 16:
-        return _invalid("'n' must be at most 16", "n")
+        return invalid("'n' must be at most 16", "n")
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
-        return _invalid("'stream' must be a boolean", "stream")
+        return invalid("'stream' must be a boolean", "stream")
     stop = body.get("stop")
     if stop is not None and not (
         isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(item, str) for item in stop))
     ):
-        return _invalid("'stop' must be a string or a list of strings", "stop")
+        return invalid("'stop' must be a string or a list of strings", "stop")
     return None
 
 
@@ -339,7 +316,7 @@ def luna_completion(body: Mapping[str, Any]) -> Tuple[str, List[Tuple[List[str],
 def chat_response(completion_id: str, body: Mapping[str, Any], content_override: Optional[str] = None) -> bytes:
     """The JSON `ChatResponse` for a valid request (`content_override` replaces the text)."""
     model, choices, usage = luna_completion(body)
-    return _dumps(
+    return dumps(
         {
             "id": completion_id,
             "object": "chat.completion",
@@ -400,36 +377,44 @@ def chat_stream(completion_id: str, body: Mapping[str, Any]) -> Tuple[List[Strea
     return events + epilogue, len(epilogue)
 
 
-def _chat(request: RecordedRequest, answer_id: str) -> Answer:
-    if request.json is None:
-        if request.body.strip():
-            return error_answer(400, "The body is not valid JSON", code="invalid_json")
-        return error_answer(400, "The body is empty; send a JSON chat request", code="invalid_json")
-    problem = _validate_chat(request.json)
+def chat_answer(completion_id: str, body: Mapping[str, Any]) -> Answer:
+    """The answer to a valid chat request body: JSON, or an event stream when `stream` is true."""
+    if body.get("stream"):
+        events, epilogue = chat_stream(completion_id, body)
+        return Answer(200, content_type="text/event-stream", events=events, epilogue=epilogue)
+    return Answer(200, chat_response(completion_id, body))
+
+
+def chat(request: RecordedRequest, context: Context) -> Answer:
+    """`POST /v1/chat/completions`."""
+    body, problem = json_object(request, "chat request")
     if problem is not None:
         return problem
-    completion_id = "chatcmpl-" + answer_id
-    if request.json.get("stream"):
-        events, epilogue = chat_stream(completion_id, request.json)
-        return Answer(200, content_type="text/event-stream", events=events, epilogue=epilogue)
-    return Answer(200, chat_response(completion_id, request.json))
+    problem = validate_chat(body)
+    if problem is not None:
+        return problem
+    return chat_answer("chatcmpl-" + context.answer_id, body)
 
 
 # --- models, billing ------------------------------------------------------------------------------
 
 
-def _models(request: RecordedRequest, answer_id: str) -> Answer:
+def list_models(request: RecordedRequest, context: Context) -> Answer:
+    """`GET /v1/models`."""
     return Answer(200, _MODEL_LIST_BODY)
 
 
-def _model(model_id: str) -> Answer:
+def get_model(request: RecordedRequest, context: Context) -> Answer:
+    """`GET /v1/models/{model_id}` (the id as it comes, slash included, percent-decoded)."""
+    model_id = context.params[0]
     body = _MODEL_BODIES.get(model_id)
     if body is None:
         return error_answer(404, f"Model not found: {model_id}", code="model_not_found", param="model")
     return Answer(200, body)
 
 
-def _balance(request: RecordedRequest, answer_id: str) -> Answer:
+def get_balance(request: RecordedRequest, context: Context) -> Answer:
+    """`GET /v1/billing/balance`."""
     return Answer(200, _BALANCE_BODY)
 
 
@@ -443,7 +428,8 @@ _API_KEYS = ("key_prod", "key_dev")
 _MAX_DAYS = 3660
 
 
-def _parse_time(value: str) -> Optional[datetime]:
+def parse_time(value: str) -> Optional[datetime]:
+    """An ISO 8601 date-time (or date) as an aware UTC datetime; None when it is not one."""
     text = value.strip()
     if not text:
         return None
@@ -468,25 +454,26 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _usage(request: RecordedRequest, answer_id: str) -> Answer:
+def usage_summary(request: RecordedRequest, context: Context) -> Answer:
+    """`GET /v1/usage/summary`."""
     query = request.query
     bounds: List[datetime] = []
     for name in ("from", "to"):
         text = query.get(name)
         if text is None:
-            return _invalid(f"'{name}' is required (an ISO 8601 date-time)", name)
-        moment = _parse_time(text)
+            return invalid(f"'{name}' is required (an ISO 8601 date-time)", name)
+        moment = parse_time(text)
         if moment is None:
-            return _invalid(f"'{name}' is not an ISO 8601 date-time: {text!r}", name)
+            return invalid(f"'{name}' is not an ISO 8601 date-time: {text!r}", name)
         bounds.append(moment)
     start, end = bounds
     if end < start:
-        return _invalid("'to' must not be before 'from'", "to")
+        return invalid("'to' must not be before 'from'", "to")
     if end - start > timedelta(days=_MAX_DAYS):
-        return _invalid(f"The range must not be longer than {_MAX_DAYS} days", "to")
+        return invalid(f"The range must not be longer than {_MAX_DAYS} days", "to")
     group_by = query.get("group_by")
     if group_by is not None and group_by not in _GROUP_BY:
-        return _invalid(f"'group_by' must be one of {', '.join(_GROUP_BY)}, not {group_by!r}", "group_by")
+        return invalid(f"'group_by' must be one of {', '.join(_GROUP_BY)}, not {group_by!r}", "group_by")
     user_id = query.get("user_id")
     api_key = query.get("api_key")
     users = [(user_id, zlib.crc32(user_id.encode()) % 2)] if user_id else list(zip(_USERS, range(2)))
@@ -527,7 +514,7 @@ def _usage(request: RecordedRequest, answer_id: str) -> Answer:
             }
             for key in keys_in_order
         ]
-    return Answer(200, _dumps(result))
+    return Answer(200, dumps(result))
 
 
 def _add_day(
@@ -541,7 +528,8 @@ def _add_day(
 ) -> None:
     ordinal = day.toordinal()
     for m, model in enumerate(_USAGE_MODELS):
-        pricing = _MODELS_BY_ID[model]["pricing"]
+        prompt_price = price_per_1k(model, "prompt")
+        completion_price = price_per_1k(model, "completion")
         for user, u in users:
             for key, k in keys:
                 base = 1 + (ordinal * 7 + m * 13 + u * 5 + k * 3) % 11
@@ -550,10 +538,7 @@ def _add_day(
                     continue
                 prompt = requests * (420 + (ordinal + m * 3 + u) % 9 * 35)
                 completion = requests * (180 + (ordinal + k + m) % 7 * 22)
-                cost = (
-                    prompt / 1000 * pricing["prompt_tokens_per_1k"]
-                    + completion / 1000 * pricing["completion_tokens_per_1k"]
-                )
+                cost = prompt / 1000 * prompt_price + completion / 1000 * completion_price
                 cell = (requests, prompt, completion, cost)
                 for i, value in enumerate(cell):
                     totals[i] += value
@@ -570,59 +555,3 @@ def _add_day(
                 group = groups.setdefault(name, [0.0, 0.0, 0.0, 0.0])
                 for i, value in enumerate(cell):
                     group[i] += value
-
-
-# --- routing --------------------------------------------------------------------------------------
-
-_Handler = Callable[[RecordedRequest, str], Answer]
-
-_ROUTES: Dict[str, Tuple[str, _Handler]] = {
-    BASE_PATH + "/chat/completions": ("POST", _chat),
-    BASE_PATH + "/models": ("GET", _models),
-    BASE_PATH + "/usage/summary": ("GET", _usage),
-    BASE_PATH + "/billing/balance": ("GET", _balance),
-}
-_MODEL_PREFIX = BASE_PATH + "/models/"
-
-
-def _authorized(request: RecordedRequest, api_key: Optional[str]) -> Optional[Answer]:
-    if api_key is None:
-        return None
-    header = request.headers.get("authorization")
-    if not header:
-        return error_answer(
-            401,
-            "Missing API key: send 'Authorization: Bearer <key>'",
-            type="authentication_error",
-            code="invalid_api_key",
-        )
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or token.strip() != api_key:
-        return error_answer(401, "Invalid API key", type="authentication_error", code="invalid_api_key")
-    return None
-
-
-def handle(request: RecordedRequest, api_key: Optional[str], answer_id: str) -> Answer:
-    """The API's answer to `request`: 404 / 405 / 401 / the operation's own answer."""
-    path = request.path
-    route = _ROUTES.get(path)
-    if route is None and path.startswith(_MODEL_PREFIX) and len(path) > len(_MODEL_PREFIX):
-        method = "GET"
-        model_id = unquote(path[len(_MODEL_PREFIX) :])
-        handler: Optional[_Handler] = None
-    elif route is None:
-        return error_answer(404, f"Unknown path: {request.method} {path}", code="not_found")
-    else:
-        method, handler = route
-    if request.method != method:
-        return error_answer(
-            405,
-            f"Method {request.method} is not allowed on {path}; use {method}",
-            headers=[("Allow", method)],
-        )
-    denied = _authorized(request, api_key)
-    if denied is not None:
-        return denied
-    if handler is None:
-        return _model(model_id)
-    return handler(request, answer_id)

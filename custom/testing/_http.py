@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from email.message import Message
 from http import HTTPStatus
 from typing import IO, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl
@@ -11,9 +12,12 @@ from urllib.parse import parse_qsl
 __all__ = [
     "Answer",
     "BadRequest",
+    "FormPart",
     "Headers",
+    "MultipartError",
     "RecordedRequest",
     "StreamItem",
+    "parse_multipart",
     "read_request",
     "record",
     "status_line",
@@ -222,3 +226,93 @@ _REASONS.update({520: "Unknown Error", 521: "Web Server Is Down", 522: "Connecti
 def status_line(status: int) -> str:
     """`HTTP/1.1 <status> <reason>` with its line end."""
     return f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
+
+
+# --- multipart/form-data ----------------------------------------------------------------------------
+
+
+class MultipartError(ValueError):
+    """The body is not valid multipart/form-data."""
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One part of a multipart/form-data body."""
+
+    name: str
+    """The form field's name (`Content-Disposition: form-data; name="..."`)."""
+    data: bytes
+    filename: Optional[str] = None
+    """The file name, for a file part."""
+    content_type: Optional[str] = None
+
+    @property
+    def text(self) -> str:
+        """The value as text (UTF-8, invalid bytes replaced)."""
+        return self.data.decode("utf-8", errors="replace")
+
+
+def _header_params(name: str, value: str) -> Message:
+    message = Message()
+    message[name] = value
+    return message
+
+
+def parse_multipart(content_type: str, body: bytes) -> List[FormPart]:
+    """The parts of a multipart/form-data `body` sent with this `Content-Type` (RFC 7578).
+
+    Raises `MultipartError` when the content type is not multipart/form-data with a boundary, or the body
+    is not framed by it.
+    """
+    header = _header_params("Content-Type", content_type)
+    if header.get_content_type() != "multipart/form-data":
+        raise MultipartError(f"the content type is {header.get_content_type()}, not multipart/form-data")
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise MultipartError("the Content-Type has no boundary")
+    delimiter = b"--" + boundary.encode("latin-1")
+    start = body.find(delimiter)
+    if start < 0 or (start > 0 and body[start - 2 : start] != b"\r\n"):
+        raise MultipartError("the body does not start with the boundary")
+    position = start + len(delimiter)
+    parts: List[FormPart] = []
+    while True:
+        if body[position : position + 2] == b"--":
+            return parts
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0 or body[position:line_end].strip(b" \t"):
+            raise MultipartError("a boundary line has extra bytes")
+        head_end = body.find(b"\r\n\r\n", line_end)
+        if head_end < 0:
+            raise MultipartError("a part's headers do not end")
+        headers = Headers(
+            [
+                (name.strip(), value.strip())
+                for name, _, value in (
+                    line.partition(":") for line in body[line_end + 2 : head_end].decode("latin-1").split("\r\n")
+                )
+                if name
+            ]
+        )
+        data_start = head_end + 4
+        data_end = body.find(b"\r\n" + delimiter, data_start)
+        if data_end < 0:
+            raise MultipartError("a part is not closed by the boundary")
+        disposition = headers.get("content-disposition")
+        if disposition is None:
+            raise MultipartError("a part has no Content-Disposition")
+        params = _header_params("Content-Disposition", disposition)
+        if params.get_content_disposition() != "form-data":
+            raise MultipartError("a part's Content-Disposition is not form-data")
+        field_name = params.get_param("name", header="content-disposition")
+        if not isinstance(field_name, str) or not field_name:
+            raise MultipartError("a part has no name")
+        parts.append(
+            FormPart(
+                name=field_name,
+                data=body[data_start:data_end],
+                filename=params.get_filename(),
+                content_type=headers.get("content-type"),
+            )
+        )
+        position = data_end + 2 + len(delimiter)

@@ -15,11 +15,12 @@ import time
 import traceback
 from email.utils import formatdate
 from types import TracebackType
-from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Type, cast
+from typing import IO, Any, Deque, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type, cast
 
-from . import _api
+from . import _agents, _answers, _routes
 from ._faults import Body, Script, make_script
 from ._http import Answer, BadRequest, RecordedRequest, StreamItem, read_request, record, status_line
+from ._state import ApiState
 
 __all__ = ["MockServer"]
 
@@ -101,13 +102,23 @@ class MockServer:
     key is checked).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: Optional[str] = "test") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: Optional[str] = "test",
+        agent_keys: Optional[Iterable[str]] = (_agents.AGENT_KEY,),
+    ) -> None:
         """Binds the listening socket right away (so `port` and `url` are known); `start()` serves it.
 
-        `api_key=None` turns the `Authorization` check off.
+        `api_key=None` turns the `Authorization` check off. `agent_keys` are the Studio agent keys
+        `/agents/v1/{agent_key}/...` accepts (None: any `agent_...` key).
         """
         self.api_key = api_key
         """The key requests must send as `Authorization: Bearer <key>` (None: any or none)."""
+        self.agent_keys: Optional[FrozenSet[str]] = frozenset(agent_keys) if agent_keys is not None else None
+        """The Studio agent keys the server knows (`agent_test` by default; None: any `agent_...`)."""
+        self._state = ApiState()
         self._lock = threading.Lock()
         self._scripts: Deque[Script] = collections.deque()
         self._requests: List[RecordedRequest] = []
@@ -138,7 +149,13 @@ class MockServer:
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}{_api.BASE_PATH}"
+        return f"http://{host}:{self.port}{_routes.BASE_PATH}"
+
+    @property
+    def root_url(self) -> str:
+        """The server's root, without `/v1`: `http://127.0.0.1:<port>`. The serverless catalogue
+        (`/api/v1/serverless/models/filter`) and the Studio agents (`/agents/v1/...`) live there."""
+        return self.url[: -len(_routes.BASE_PATH)]
 
     def start(self) -> MockServer:
         """Starts serving in a background thread (no-op when already started); returns the server."""
@@ -282,11 +299,13 @@ class MockServer:
             return len(self._sockets)
 
     def reset(self) -> None:
-        """Forgets the queued answers, the recorded requests and the accepted-connection count."""
+        """Forgets the queued answers, the recorded requests, the accepted-connection count, and what the
+        API remembers (video jobs, agent conversations and pending tool calls)."""
         with self._lock:
             self._scripts.clear()
             self._requests.clear()
             self._connections_accepted = 0
+        self._state.clear()
 
     # --- connections (called from the server's threads) ---------------------------------------
 
@@ -334,7 +353,7 @@ class MockServer:
                 try:
                     parsed = read_request(rfile, send_continue)
                 except BadRequest as problem:
-                    answer = _api.error_answer(400, f"Malformed HTTP request: {problem}", code="bad_request")
+                    answer = _answers.error_answer(400, f"Malformed HTTP request: {problem}", code="bad_request")
                     head, _ = self._head(answer, None, "req_invalid", False, False)
                     sock.sendall(head + answer.body)
                     return
@@ -391,10 +410,10 @@ class MockServer:
             answer = script.answer(request, answer_id)
         if answer is None:
             try:
-                answer = _api.handle(request, self.api_key, answer_id)
+                answer = _routes.handle(request, self.api_key, answer_id, self._state, self.agent_keys)
             except Exception:  # a bug here must not kill the connection silently
                 traceback.print_exc()
-                answer = _api.error_answer(500, "The mock server failed; see its stderr", code="internal_error")
+                answer = _answers.error_answer(500, "The mock server failed; see its stderr", code="internal_error")
         streaming = answer.events is not None
         head, keep_alive = self._head(answer, script, "req_" + answer_id, keep_alive, streaming)
         budget = script.drop_after_bytes if script is not None else None
