@@ -7,12 +7,13 @@ VENV := .venv
 GEN_VENV := .venv-gen
 TOOLS := .tools
 BIN := $(VENV)/bin
-PYENV_PY = $(shell pyenv prefix $$(pyenv latest $(1)) 2>/dev/null)/bin/python
+# The newest installed pyenv Python of a series, or nothing when pyenv or that series is missing.
+PYENV_PY = $(shell p=$$(pyenv prefix $$(pyenv latest $(1) 2>/dev/null) 2>/dev/null) && test -x "$$p/bin/python" && echo "$$p/bin/python")
 PY39 := $(call PYENV_PY,3.9)
 PY313 := $(call PYENV_PY,3.13)
 SOURCES := $(shell find meganova custom -name '*.py' -o -name 'py.typed') setup.py pyproject.toml
 
-.PHONY: help generate check-generated lint lint-spec test test-dev test-wheels demo fuzz bench clean
+.PHONY: help generate check-generated lint lint-spec test test-dev test-wheels check-pythons demo fuzz bench clean
 
 help:
 	@echo "make demo             run the README examples against the local MegaNova server (no API key needed)"
@@ -39,6 +40,9 @@ $(GEN_VENV)/.ready: generator/requirements.txt
 	touch $@
 
 $(TOOLS)/.ready: tools/package.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make: Node.js and npm are needed \
+	(they install Prism and Redocly into $(TOOLS)/ for lint-spec and the contract tests): install them \
+	(e.g. 'apt-get install nodejs npm', or nvm) and run make again" >&2; exit 1; }
 	rm -rf $(TOOLS) && mkdir -p $(TOOLS)
 	cp tools/package.json $(TOOLS)/
 	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error
@@ -100,7 +104,13 @@ define TEST_ON
 	  ../.venv-test-$(1)/bin/python -m pytest -q -p no:cacheprovider --rootdir=. .
 endef
 
-test-wheels: dist/.wheel $(TOOLS)/.ready
+check-pythons:
+	@test -n "$(PY39)" -a -n "$(PY313)" || { echo "make: the suite runs on Python 3.9 and 3.13 from pyenv, \
+	and $(if $(shell command -v pyenv),pyenv has no $(if $(PY39),,3.9 )$(if $(PY313),,3.13 )installed: \
+	run 'pyenv install 3.9 3.13',pyenv is not installed: see https://github.com/pyenv/pyenv#installation, \
+	then 'pyenv install 3.9 3.13'); 'make test-dev' runs the suite on .venv's Python alone" >&2; exit 1; }
+
+test-wheels: check-pythons dist/.wheel $(TOOLS)/.ready
 	$(call TEST_ON,py39,$(PY39))
 	$(call TEST_ON,py313,$(PY313))
 

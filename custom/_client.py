@@ -13,6 +13,7 @@ with the defaults (60 s, 3 retries) about 4 minutes. Lower either for interactiv
 
 from __future__ import annotations
 
+import os
 import ssl
 from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Tuple, TypeVar, Union
 
@@ -28,7 +29,7 @@ from ._options import (
     TimeoutTypes,
     make_timeout,
 )
-from ._pool import AsyncShardedTransport, ShardedTransport
+from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from ._raw_response import APIResponse
 from ._request import build_request, check_max_retries
 from ._response import is_event_stream, not_an_event_stream, parse_answer
@@ -43,18 +44,29 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
-_ssl_context: Optional[ssl.SSLContext] = None
+_ssl_context: Optional[Tuple[Tuple[Optional[str], ...], ssl.SSLContext]] = None
+
+
+def _ssl_sources() -> Tuple[Optional[str], ...]:
+    """What a default verifying context is built from: httpx reads SSL_CERT_FILE, then SSL_CERT_DIR,
+    else certifi's bundle."""
+    import certifi  # httpx's own dependency
+
+    return os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), certifi.where()
 
 
 def shared_ssl_context(base_url: str) -> Union[ssl.SSLContext, bool]:
-    """One verifying TLS context for every client of the process (httpx builds a new one per client,
-    which costs ~35 ms). For a plain-http base URL no certificates are loaded at all."""
+    """One verifying TLS context for the clients of the process built from the same certificates
+    (httpx builds a new one per client, which costs ~35 ms): a new one when SSL_CERT_FILE or
+    SSL_CERT_DIR changed since. For a plain-http base URL no certificates are loaded at all."""
     global _ssl_context
     if base_url.startswith("http://"):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # never used: our pool only talks http here
-    if _ssl_context is None:
-        _ssl_context = httpx.create_ssl_context()
-    return _ssl_context
+    sources = _ssl_sources()
+    cached = _ssl_context
+    if cached is None or cached[0] != sources:
+        cached = _ssl_context = (sources, httpx.create_ssl_context())
+    return cached[1]
 
 
 ClientT = TypeVar("ClientT", bound="_BaseClient[Any]")
@@ -107,9 +119,15 @@ class _BaseClient(Generic[HttpT]):
     _transport_class: Callable[..., Any]
 
     def _new_pool(self, options: ClientOptions) -> HttpT:
-        """Our own pool (see `_pool.py`), sized for concurrency, with the process's shared TLS context."""
-        transport = self._transport_class(verify=shared_ssl_context(options.base_url), limits=DEFAULT_LIMITS)
-        return self._http_class(timeout=options.timeout, transport=transport)
+        """Our own pool (see `_pool.py`), sized for concurrency, with the process's shared TLS context,
+        the environment's proxies (as httpx would read them) and no cookie jar."""
+        verify = shared_ssl_context(options.base_url)
+        return self._http_class(
+            timeout=options.timeout,
+            transport=self._transport_class(verify=verify, limits=DEFAULT_LIMITS),
+            mounts=environment_mounts(self._transport_class, verify, DEFAULT_LIMITS),
+            cookies=NoCookies(),
+        )
 
     def _init(self, options: ClientOptions, http: HttpT, owns_http: bool, raw_response: bool = False) -> None:
         self._options = options

@@ -144,7 +144,7 @@ def test_default_pool_fits_concurrency() -> None:
     assert isinstance(transport, ShardedTransport) and len(transport._shards) == SHARDS
     pools = [shard._pool for shard in transport._shards]
     assert sum(pool._max_connections for pool in pools) == 1000
-    assert sum(pool._max_keepalive_connections for pool in pools) == 200
+    assert sum(pool._max_keepalive_connections for pool in pools) == 100  # as the README says
 
 
 def test_balancer_keeps_one_request_at_a_time_on_the_first_shard() -> None:
