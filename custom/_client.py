@@ -31,11 +31,32 @@ from ._options import (
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from ._raw_response import APIResponse
-from ._request import build_request, check_max_retries
+from ._request import Uploads, build_request, check_max_retries
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._streaming import ChatStreamState, open_stream
 from ._transport import AsyncSender, RetryState, SyncSender
-from .resources import AsyncBilling, AsyncChat, AsyncModels, AsyncUsage, Billing, Chat, Models, Usage
+from .resources import (
+    AsyncAudio,
+    AsyncBilling,
+    AsyncChat,
+    AsyncEmbeddings,
+    AsyncImages,
+    AsyncModels,
+    AsyncRerank,
+    AsyncServerless,
+    AsyncUsage,
+    AsyncVideos,
+    Audio,
+    Billing,
+    Chat,
+    Embeddings,
+    Images,
+    Models,
+    Rerank,
+    Serverless,
+    Usage,
+    Videos,
+)
 
 if TYPE_CHECKING:
     from ..client import AuthenticatedClient
@@ -136,12 +157,18 @@ class _BaseClient(Generic[HttpT]):
         self._raw = None
         self._raw_response = raw_response
 
-    def _prepare(self, request: Request, options: CallOptions) -> Tuple[httpx.Request, RetryState]:
-        """The httpx request for one call, and its retry bookkeeping (with the call's own `max_retries`)."""
-        http_request = build_request(self._http, self._options, request, options)
+    def _prepare(
+        self, request: Request, options: CallOptions, uploads: Optional[Uploads] = None
+    ) -> Tuple[httpx.Request, RetryState]:
+        """The httpx request for one call, and its retry bookkeeping (with the call's own `max_retries`;
+        none for an upload that cannot be sent again)."""
+        http_request = build_request(self._http, self._options, request, options, uploads)
         client_options = self._options
-        if options.max_retries is not None:
-            client_options = attrs.evolve(client_options, max_retries=check_max_retries(options.max_retries))
+        max_retries = options.max_retries
+        if uploads is not None and not uploads.resendable:
+            max_retries = 0
+        if max_retries is not None:
+            client_options = attrs.evolve(client_options, max_retries=check_max_retries(max_retries))
         return http_request, RetryState(http_request, client_options)
 
     def _answer(self, response: httpx.Response, cast_to: Any, unwrap: Optional[str]) -> Any:
@@ -230,16 +257,29 @@ class MegaNova(_BaseClient[httpx.Client]):
     models: Models
     usage: Usage
     billing: Billing
+    embeddings: Embeddings
+    images: Images
+    audio: Audio
+    rerank: Rerank
+    videos: Videos
+    serverless: Serverless
 
     def _init(self, options: ClientOptions, http: httpx.Client, owns_http: bool, raw_response: bool = False) -> None:
         super()._init(options, http, owns_http, raw_response)
         self._sender = SyncSender(http, options)
         self.chat, self.models, self.usage, self.billing = Chat(self), Models(self), Usage(self), Billing(self)
+        self.embeddings, self.images, self.audio = Embeddings(self), Images(self), Audio(self)
+        self.rerank, self.videos, self.serverless = Rerank(self), Videos(self), Serverless(self)
 
     def _send(self, request: Request, cast_to: Any, options: CallOptions, unwrap: Optional[str] = None) -> Any:
         """Send one call (retrying as decided in `_transport`) and read its answer as `cast_to`."""
-        http_request, retry = self._prepare(request, options)
-        return self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+        uploads = None if request.files is None else Uploads(request.files)
+        try:
+            http_request, retry = self._prepare(request, options, uploads)
+            return self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+        finally:
+            if uploads is not None:
+                uploads.close()
 
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (a `ChatStream`) over the open body."""
@@ -284,6 +324,12 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     models: AsyncModels
     usage: AsyncUsage
     billing: AsyncBilling
+    embeddings: AsyncEmbeddings
+    images: AsyncImages
+    audio: AsyncAudio
+    rerank: AsyncRerank
+    videos: AsyncVideos
+    serverless: AsyncServerless
 
     def _init(
         self, options: ClientOptions, http: httpx.AsyncClient, owns_http: bool, raw_response: bool = False
@@ -292,11 +338,18 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         self._sender = AsyncSender(http, options)
         self.chat, self.models = AsyncChat(self), AsyncModels(self)
         self.usage, self.billing = AsyncUsage(self), AsyncBilling(self)
+        self.embeddings, self.images, self.audio = AsyncEmbeddings(self), AsyncImages(self), AsyncAudio(self)
+        self.rerank, self.videos, self.serverless = AsyncRerank(self), AsyncVideos(self), AsyncServerless(self)
 
     async def _send(self, request: Request, cast_to: Any, options: CallOptions, unwrap: Optional[str] = None) -> Any:
         """Send one call (retrying as decided in `_transport`) and read its answer as `cast_to`."""
-        http_request, retry = self._prepare(request, options)
-        return self._answer(await self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+        uploads = None if request.files is None else Uploads(request.files)
+        try:
+            http_request, retry = self._prepare(request, options, uploads)
+            return self._answer(await self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+        finally:
+            if uploads is not None:
+                uploads.close()
 
     async def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (an `AsyncChatStream`) over the open body."""

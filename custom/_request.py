@@ -6,7 +6,9 @@ strictly. Pure, shared by sync and async.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Union
+import mimetypes
+import os
+from typing import IO, TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import httpx
 
@@ -60,6 +62,51 @@ def check_max_retries(value: Any, name: str = "max_retries") -> int:
     return value
 
 
+class Uploads:
+    """The files of a multipart call, opened for sending: paths are opened here (and streamed from
+    disk by httpx), closed by `close()` after the call. `resendable` is False when a part is a one-shot
+    stream (a pipe, a socket): such a call is never retried, since its body cannot be sent again."""
+
+    __slots__ = ("files", "opened", "resendable")
+
+    def __init__(self, parts: List[Tuple[str, Any]]) -> None:
+        self.files: List[Tuple[str, Any]] = []
+        self.opened: List[IO[bytes]] = []
+        self.resendable = True
+        try:
+            for name, part in parts:
+                self.files.append((name, self._open(part)))
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, part: Any) -> Tuple[Optional[str], Any, Optional[str]]:
+        payload = getattr(part, "payload", part)
+        filename = getattr(part, "file_name", None)
+        mime = getattr(part, "mime_type", None) or mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
+        if isinstance(payload, (bytes, bytearray, memoryview)):
+            return filename, bytes(payload), mime
+        if isinstance(payload, (str, os.PathLike)):
+            try:
+                handle = open(payload, "rb")  # noqa: SIM115 - closed by close() after the call
+            except OSError as exc:
+                raise MeganovaError(
+                    f"Cannot open the file to upload: {exc.strerror} ({os.fspath(payload)!r})."
+                ) from None
+            self.opened.append(handle)
+            return filename, handle, mime
+        seekable = getattr(payload, "seekable", None)
+        if not (callable(seekable) and seekable()):
+            self.resendable = False
+        return filename, payload, mime
+
+    def close(self) -> None:
+        """Close the files opened here (never a file object the caller passed)."""
+        for handle in self.opened:
+            handle.close()
+        self.opened = []
+
+
 def _url(client_options: ClientOptions, request: Request) -> str:
     if not request.root:
         return client_options.base_url + request.path
@@ -72,8 +119,10 @@ def build_request(
     client_options: ClientOptions,
     request: Request,
     options: CallOptions,
+    uploads: Optional[Uploads] = None,
 ) -> httpx.Request:
-    """The `httpx.Request` for one call: base URL + path, the client's headers, the call's extras."""
+    """The `httpx.Request` for one call: base URL + path, the client's headers, the call's extras
+    (`uploads`: the opened files of a multipart call)."""
     headers: Mapping[str, str] = client_options.stream_headers if request.stream else client_options.headers
     if options.extra_headers:
         check_headers(options.extra_headers, "extra_headers")
@@ -89,7 +138,7 @@ def build_request(
         timeout = httpx.USE_CLIENT_DEFAULT  # the pool was built with it: nothing to convert per request
     content: Optional[bytes] = None
     data: Optional[Dict[str, Any]] = None
-    if request.files is not None:
+    if uploads is not None:
         data = {k: v if isinstance(v, str) else _encode_json(v) for k, v in (body or {}).items() if v is not None}
     elif body is not None:
         content = _json_body(body)
@@ -101,7 +150,7 @@ def build_request(
             params=params,
             content=content,
             data=data,
-            files=request.files,
+            files=None if uploads is None else uploads.files,
             headers=headers,
             timeout=timeout,
         )

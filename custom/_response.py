@@ -69,7 +69,11 @@ def parse_answer(cast_to: Any, response: httpx.Response, strict: bool = False, u
     if cast_to is str:
         return response.text
     model_class = getattr(cast_to, "model_class", None)  # a generated `read_model`: the class, imported now
-    model = parse_model(cast_to if model_class is None else model_class(), response, strict)
+    if model_class is not None:
+        cast_to = model_class()
+    if "text" in cast_to._fields and response.headers.get("content-type", "").startswith("text/plain"):
+        return cast_to.from_dict({"text": response.text})  # a transcription asked for as text, srt or vtt
+    model = parse_model(cast_to, response, strict)
     if unwrap is None:
         return model
     try:

@@ -395,6 +395,25 @@ class Model:
         """The JSON text of `to_dict()`; keyword arguments go to `json.dumps`."""
         return json.dumps(self._data, **kwargs)
 
+    def to_multipart(self) -> list[tuple[str, Any]]:
+        """The fields as `multipart/form-data` parts for httpx's `files=` (a file as its `File`, text as text)."""
+        parts: list[tuple[str, Any]] = []
+        for key, value in self._data.items():
+            if isinstance(value, File):
+                parts.append((key, value.to_tuple()))
+            else:
+                parts.append(
+                    (
+                        key,
+                        (
+                            None,
+                            value if isinstance(value, str) else json.dumps(value),
+                            "text/plain",
+                        ),
+                    )
+                )
+        return parts
+
     def validate(self) -> None:
         """Read every declared field strictly: raises `APIResponseValidationError` on the first mismatch."""
         for field in self._fields.values():
@@ -532,6 +551,30 @@ def datetime_param(value: DateLike, name: str) -> str:
     )
 
 
+def file_param(value: Any, name: str, filename: Optional[str] = None) -> "File":
+    """A file to upload, as a `File` (bytes, a binary file object or a path, with its file name): the
+    client opens a path when it sends, and streams it from disk."""
+    if isinstance(value, File):
+        return (
+            value
+            if filename is None
+            else File(value.payload, filename, value.mime_type)
+        )
+    if isinstance(value, (bytes, bytearray, memoryview, str, os.PathLike)) or hasattr(
+        value, "read"
+    ):
+        if filename is None and isinstance(value, (str, os.PathLike)):
+            filename = os.path.basename(os.fspath(value))
+        if filename is None:
+            filename = (
+                os.path.basename(str(getattr(value, "name", "") or "")) or "upload"
+            )
+        return File(value, filename)
+    raise _bad_argument(
+        f"{name} must be bytes, a binary file object or a path, got {type(value).__name__}."
+    )
+
+
 def query_param(value: Any) -> Any:
     """A query parameter's text form: booleans as `true`/`false`, enums as their value."""
     if isinstance(value, bool):
@@ -587,18 +630,22 @@ class CallOptions:
     extra_body: Optional[Mapping[str, Any]] = None
 
 
-class SyncResource:
+class _Resource:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _before_request(self, operation: str, request: Request) -> Request:
+        """Extension point: a hand-written subclass may adjust the request of `operation` (its
+        operationId) before it is sent; by default it is sent as built from the spec."""
+        return request
+
+
+class SyncResource(_Resource):
     """A resource of a sync client: its methods build a `Request` and hand it to the client."""
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
 
-
-class AsyncResource:
+class AsyncResource(_Resource):
     """A resource of an async client: its methods build a `Request` and await the client with it."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
 
 
 # --- the stock types of the raw endpoint functions -------------------------------------------------
@@ -619,6 +666,7 @@ class File:
     """Contains information for file uploads"""
 
     payload: BinaryIO
+    """The content: a binary file object (for uploads from the MegaNova clients also bytes or a path)."""
     file_name: Optional[str] = None
     mime_type: Optional[str] = None
 

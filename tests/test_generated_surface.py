@@ -18,10 +18,11 @@ import httpx
 import pytest
 import yaml
 
-from conftest import CHAT_RESPONSE, Harness, json_response
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
 from meganova.errors import APIResponseValidationError
 from meganova.models import ChatRequestMessage, ChatResponse, ModelInfo
+
+from conftest import CHAT_RESPONSE, Harness, json_response
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi" / "meganova.yaml").read_text())
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -46,7 +47,7 @@ def test_every_resource_method_has_a_signature_and_help(client_class: Any) -> No
         signature = inspect.signature(method)  # raised ValueError on 5 of 6 before
         assert "timeout" in signature.parameters and "max_retries" in signature.parameters
         assert method.__doc__ and "(`" in method.__doc__  # the spec's summary, with method and path
-    assert list(inspect.signature(client.models.get).parameters)[0] == "model_id"
+    assert next(iter(inspect.signature(client.models.get).parameters)) == "model_id"
     assert "model_id" in pydoc.render_doc(client.models.get)
 
 

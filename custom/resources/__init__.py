@@ -1,16 +1,49 @@
 """The resources of the clients: generated from the spec (`meganova/api/<tag>/__init__.py`), with the
-hand-written extras the guideline asks for added here, at the generated classes' extension points.
+hand-written extras the guideline and the 0.4 SDK's users ask for added here, at the generated
+classes' extension points (`_stream_class`, `_before_request`, or a method of the same name).
 
-- `chat`: the stream class streamed answers are read with (`ChatStream` / `AsyncChatStream`).
-- `models`: `list()` filters by capability or tag on the client side, as the 0.4 SDK did.
-- `usage`, `billing`: as generated.
+- `chat`: `ChatStream` for streamed answers; `chat.completions` (OpenAI-shaped chunks).
+- `models`: `list(capability=, type=)` filters on the client side, as the 0.4 SDK did.
+- `images`: `width` + `height` become `size`. `audio`: `stt`, the guideline's name for `transcribe`.
+- `videos`: `generate(wait=True)` polls until the video is done.
+- `embeddings`, `rerank`, `serverless`, `usage`, `billing`: as generated.
 """
 
 from ...api.billing import AsyncBillingResource as AsyncBilling
 from ...api.billing import BillingResource as Billing
+from ...api.embeddings import AsyncEmbeddingsResource as AsyncEmbeddings
+from ...api.embeddings import EmbeddingsResource as Embeddings
+from ...api.rerank import AsyncRerankResource as AsyncRerank
+from ...api.rerank import RerankResource as Rerank
+from ...api.serverless import AsyncServerlessResource as AsyncServerless
+from ...api.serverless import ServerlessResource as Serverless
 from ...api.usage import AsyncUsageResource as AsyncUsage
 from ...api.usage import UsageResource as Usage
+from .audio import AsyncAudio, Audio
 from .chat import AsyncChat, Chat
+from .images import AsyncImages, Images
 from .models import AsyncModels, Models
+from .videos import AsyncVideos, Videos
 
-__all__ = ["AsyncBilling", "AsyncChat", "AsyncModels", "AsyncUsage", "Billing", "Chat", "Models", "Usage"]
+__all__ = [
+    "AsyncAudio",
+    "AsyncBilling",
+    "AsyncChat",
+    "AsyncEmbeddings",
+    "AsyncImages",
+    "AsyncModels",
+    "AsyncRerank",
+    "AsyncServerless",
+    "AsyncUsage",
+    "AsyncVideos",
+    "Audio",
+    "Billing",
+    "Chat",
+    "Embeddings",
+    "Images",
+    "Models",
+    "Rerank",
+    "Serverless",
+    "Usage",
+    "Videos",
+]

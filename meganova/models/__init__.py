@@ -9,6 +9,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .agent_chat_request import AgentChatRequest
+    from .agent_chat_request_extra_data import AgentChatRequestExtraData
+    from .agent_chat_response import AgentChatResponse
+    from .agent_completion_request import AgentCompletionRequest
+    from .agent_confirm_tool_request import AgentConfirmToolRequest
+    from .agent_info import AgentInfo
+    from .agent_tool_action import AgentToolAction
     from .billing_balance import BillingBalance
     from .chat_choice import ChatChoice
     from .chat_chunk_choice import ChatChunkChoice
@@ -19,6 +26,11 @@ if TYPE_CHECKING:
     from .chat_request_message import ChatRequestMessage
     from .chat_response import ChatResponse
     from .chat_role import ChatRole
+    from .embedding import Embedding
+    from .embedding_encoding_format import EmbeddingEncodingFormat
+    from .embedding_request import EmbeddingRequest
+    from .embedding_response import EmbeddingResponse
+    from .embedding_usage import EmbeddingUsage
     from .error_detail import ErrorDetail
     from .error_response import ErrorResponse
     from .finish_reason import FinishReason
@@ -26,16 +38,39 @@ if TYPE_CHECKING:
     from .function_call_delta import FunctionCallDelta
     from .function_definition import FunctionDefinition
     from .function_definition_parameters import FunctionDefinitionParameters
+    from .image import Image
     from .image_content_part import ImageContentPart
+    from .image_generation_request import ImageGenerationRequest
+    from .image_response_format import ImageResponseFormat
     from .image_url import ImageUrl
     from .image_url_detail import ImageUrlDetail
+    from .images_response import ImagesResponse
+    from .instance_billing import InstanceBilling
+    from .instance_billings import InstanceBillings
     from .model_info import ModelInfo
+    from .model_info_architecture import ModelInfoArchitecture
+    from .model_info_capabilities import ModelInfoCapabilities
     from .model_list import ModelList
     from .model_pricing import ModelPricing
     from .model_status import ModelStatus
+    from .pending_tool_call import PendingToolCall
+    from .pending_tool_call_tool_arguments import PendingToolCallToolArguments
+    from .rerank_document import RerankDocument
+    from .rerank_request import RerankRequest
+    from .rerank_request_documents_item_type_1 import RerankRequestDocumentsItemType1
+    from .rerank_response import RerankResponse
+    from .rerank_result import RerankResult
+    from .rerank_usage import RerankUsage
     from .response_format import ResponseFormat
     from .response_format_json_schema import ResponseFormatJsonSchema
     from .response_format_type import ResponseFormatType
+    from .serverless_filter_logic import ServerlessFilterLogic
+    from .serverless_model import ServerlessModel
+    from .serverless_models_page import ServerlessModelsPage
+    from .serverless_models_page_tag_counts import ServerlessModelsPageTagCounts
+    from .serverless_models_response import ServerlessModelsResponse
+    from .speech_request import SpeechRequest
+    from .speech_response_format import SpeechResponseFormat
     from .stream_options import StreamOptions
     from .text_content_part import TextContentPart
     from .token_usage import TokenUsage
@@ -43,11 +78,28 @@ if TYPE_CHECKING:
     from .tool_call_delta import ToolCallDelta
     from .tool_choice_object import ToolChoiceObject
     from .tool_definition import ToolDefinition
+    from .transcription import Transcription
+    from .transcription_request import TranscriptionRequest
+    from .transcription_response_format import TranscriptionResponseFormat
+    from .transcription_segment import TranscriptionSegment
+    from .usage_day import UsageDay
     from .usage_group import UsageGroup
     from .usage_group_by import UsageGroupBy
     from .usage_summary import UsageSummary
+    from .usage_time_range import UsageTimeRange
+    from .video_error import VideoError
+    from .video_generation import VideoGeneration
+    from .video_generation_request import VideoGenerationRequest
+    from .video_status import VideoStatus
 
 _MODULE_OF = {
+    "AgentChatRequest": ".agent_chat_request",
+    "AgentChatRequestExtraData": ".agent_chat_request_extra_data",
+    "AgentChatResponse": ".agent_chat_response",
+    "AgentCompletionRequest": ".agent_completion_request",
+    "AgentConfirmToolRequest": ".agent_confirm_tool_request",
+    "AgentInfo": ".agent_info",
+    "AgentToolAction": ".agent_tool_action",
     "BillingBalance": ".billing_balance",
     "ChatChoice": ".chat_choice",
     "ChatChunkChoice": ".chat_chunk_choice",
@@ -58,6 +110,11 @@ _MODULE_OF = {
     "ChatRequestMessage": ".chat_request_message",
     "ChatResponse": ".chat_response",
     "ChatRole": ".chat_role",
+    "Embedding": ".embedding",
+    "EmbeddingEncodingFormat": ".embedding_encoding_format",
+    "EmbeddingRequest": ".embedding_request",
+    "EmbeddingResponse": ".embedding_response",
+    "EmbeddingUsage": ".embedding_usage",
     "ErrorDetail": ".error_detail",
     "ErrorResponse": ".error_response",
     "FinishReason": ".finish_reason",
@@ -65,16 +122,39 @@ _MODULE_OF = {
     "FunctionCallDelta": ".function_call_delta",
     "FunctionDefinition": ".function_definition",
     "FunctionDefinitionParameters": ".function_definition_parameters",
+    "Image": ".image",
     "ImageContentPart": ".image_content_part",
+    "ImageGenerationRequest": ".image_generation_request",
+    "ImageResponseFormat": ".image_response_format",
     "ImageUrl": ".image_url",
     "ImageUrlDetail": ".image_url_detail",
+    "ImagesResponse": ".images_response",
+    "InstanceBilling": ".instance_billing",
+    "InstanceBillings": ".instance_billings",
     "ModelInfo": ".model_info",
+    "ModelInfoArchitecture": ".model_info_architecture",
+    "ModelInfoCapabilities": ".model_info_capabilities",
     "ModelList": ".model_list",
     "ModelPricing": ".model_pricing",
     "ModelStatus": ".model_status",
+    "PendingToolCall": ".pending_tool_call",
+    "PendingToolCallToolArguments": ".pending_tool_call_tool_arguments",
+    "RerankDocument": ".rerank_document",
+    "RerankRequest": ".rerank_request",
+    "RerankRequestDocumentsItemType1": ".rerank_request_documents_item_type_1",
+    "RerankResponse": ".rerank_response",
+    "RerankResult": ".rerank_result",
+    "RerankUsage": ".rerank_usage",
     "ResponseFormat": ".response_format",
     "ResponseFormatJsonSchema": ".response_format_json_schema",
     "ResponseFormatType": ".response_format_type",
+    "ServerlessFilterLogic": ".serverless_filter_logic",
+    "ServerlessModel": ".serverless_model",
+    "ServerlessModelsPage": ".serverless_models_page",
+    "ServerlessModelsPageTagCounts": ".serverless_models_page_tag_counts",
+    "ServerlessModelsResponse": ".serverless_models_response",
+    "SpeechRequest": ".speech_request",
+    "SpeechResponseFormat": ".speech_response_format",
     "StreamOptions": ".stream_options",
     "TextContentPart": ".text_content_part",
     "TokenUsage": ".token_usage",
@@ -82,9 +162,19 @@ _MODULE_OF = {
     "ToolCallDelta": ".tool_call_delta",
     "ToolChoiceObject": ".tool_choice_object",
     "ToolDefinition": ".tool_definition",
+    "Transcription": ".transcription",
+    "TranscriptionRequest": ".transcription_request",
+    "TranscriptionResponseFormat": ".transcription_response_format",
+    "TranscriptionSegment": ".transcription_segment",
+    "UsageDay": ".usage_day",
     "UsageGroup": ".usage_group",
     "UsageGroupBy": ".usage_group_by",
     "UsageSummary": ".usage_summary",
+    "UsageTimeRange": ".usage_time_range",
+    "VideoError": ".video_error",
+    "VideoGeneration": ".video_generation",
+    "VideoGenerationRequest": ".video_generation_request",
+    "VideoStatus": ".video_status",
 }
 
 
@@ -102,6 +192,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = (
+    "AgentChatRequest",
+    "AgentChatRequestExtraData",
+    "AgentChatResponse",
+    "AgentCompletionRequest",
+    "AgentConfirmToolRequest",
+    "AgentInfo",
+    "AgentToolAction",
     "BillingBalance",
     "ChatChoice",
     "ChatChunkChoice",
@@ -112,6 +209,11 @@ __all__ = (
     "ChatRequestMessage",
     "ChatResponse",
     "ChatRole",
+    "Embedding",
+    "EmbeddingEncodingFormat",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
+    "EmbeddingUsage",
     "ErrorDetail",
     "ErrorResponse",
     "FinishReason",
@@ -119,16 +221,39 @@ __all__ = (
     "FunctionCallDelta",
     "FunctionDefinition",
     "FunctionDefinitionParameters",
+    "Image",
     "ImageContentPart",
+    "ImageGenerationRequest",
+    "ImageResponseFormat",
+    "ImagesResponse",
     "ImageUrl",
     "ImageUrlDetail",
+    "InstanceBilling",
+    "InstanceBillings",
     "ModelInfo",
+    "ModelInfoArchitecture",
+    "ModelInfoCapabilities",
     "ModelList",
     "ModelPricing",
     "ModelStatus",
+    "PendingToolCall",
+    "PendingToolCallToolArguments",
+    "RerankDocument",
+    "RerankRequest",
+    "RerankRequestDocumentsItemType1",
+    "RerankResponse",
+    "RerankResult",
+    "RerankUsage",
     "ResponseFormat",
     "ResponseFormatJsonSchema",
     "ResponseFormatType",
+    "ServerlessFilterLogic",
+    "ServerlessModel",
+    "ServerlessModelsPage",
+    "ServerlessModelsPageTagCounts",
+    "ServerlessModelsResponse",
+    "SpeechRequest",
+    "SpeechResponseFormat",
     "StreamOptions",
     "TextContentPart",
     "TokenUsage",
@@ -136,7 +261,17 @@ __all__ = (
     "ToolCallDelta",
     "ToolChoiceObject",
     "ToolDefinition",
+    "Transcription",
+    "TranscriptionRequest",
+    "TranscriptionResponseFormat",
+    "TranscriptionSegment",
+    "UsageDay",
     "UsageGroup",
     "UsageGroupBy",
     "UsageSummary",
+    "UsageTimeRange",
+    "VideoError",
+    "VideoGeneration",
+    "VideoGenerationRequest",
+    "VideoStatus",
 )

@@ -7,53 +7,47 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from .. import types as _t
 
 if TYPE_CHECKING:
+    from ..models.model_info_architecture import ModelInfoArchitecture
+    from ..models.model_info_capabilities import ModelInfoCapabilities
     from ..models.model_pricing import ModelPricing
     from ..models.model_status import ModelStatus
 
 
 class ModelInfo(_t.Model):
-    """A `ModelInfo` object of the MegaNova API.
+    """A model. Only `id` is always sent; every other field may be absent.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
     __slots__ = ()
 
-    id: _t.Field[str] = _t.Field("id", _t.read_str, required=True)
-
-    name: _t.Field[str] = _t.Field("name", _t.read_str, required=True)
-
-    context_length: _t.Field[int] = _t.Field(
-        "context_length", _t.read_int, required=True
-    )
-
-    modalities: _t.Field[list[str]] = _t.Field(
-        "modalities", _t.read_list(_t.read_str), required=True
-    )
-
-    tags: _t.Field[list[str]] = _t.Field(
-        "tags", _t.read_list(_t.read_str), required=True
-    )
-
-    nsfw_support: _t.Field[str] = _t.Field(
-        "nsfw_support",
+    id: _t.Field[str] = _t.Field(
+        "id",
         _t.read_str,
         required=True,
-        doc="`none`, `optional` or `default`.",
+        doc="The model id, e.g. `meganova-ai/manta-flash-1.0`.",
     )
 
-    status: _t.Field[ModelStatus] = _t.Field(
-        "status", _t.read_enum("model_status", "ModelStatus"), required=True
-    )
-
-    description: _t.Field[Optional[str]] = _t.Field("description", _t.read_str)
-
-    created: _t.Field[Optional[int]] = _t.Field("created", _t.read_int)
+    object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
 
     owned_by: _t.Field[Optional[str]] = _t.Field("owned_by", _t.read_str)
 
-    capabilities: _t.Field[Optional[list[str]]] = _t.Field(
-        "capabilities", _t.read_list(_t.read_str)
+    name: _t.Field[Optional[str]] = _t.Field("name", _t.read_str)
+
+    description: _t.Field[Optional[str]] = _t.Field("description", _t.read_str)
+
+    created: _t.Field[Optional[int]] = _t.Field(
+        "created", _t.read_int, doc="Unix time, seconds."
+    )
+
+    context_length: _t.Field[Optional[int]] = _t.Field(
+        "context_length", _t.read_int, doc="The largest context, in tokens."
+    )
+
+    tags: _t.Field[Optional[list[str]]] = _t.Field("tags", _t.read_list(_t.read_str))
+
+    default: _t.Field[Optional[bool]] = _t.Field(
+        "default", _t.read_bool, doc="Whether this is the account\u0027s default model."
     )
 
     pricing: _t.Field[Optional[Union[ModelPricing, None]]] = _t.Field(
@@ -64,20 +58,47 @@ class ModelInfo(_t.Model):
         nullable=True,
     )
 
+    architecture: _t.Field[Optional[ModelInfoArchitecture]] = _t.Field(
+        "architecture",
+        _t.read_model("model_info_architecture", "ModelInfoArchitecture"),
+        doc="The model\u0027s modality and tokenizer, as the server describes them.",
+    )
+
+    capabilities: _t.Field[Optional[ModelInfoCapabilities]] = _t.Field(
+        "capabilities",
+        _t.read_model("model_info_capabilities", "ModelInfoCapabilities"),
+        doc='What the model can do: `{"chat": true, "tools": false, ...}`.',
+    )
+
+    modalities: _t.Field[Optional[list[str]]] = _t.Field(
+        "modalities", _t.read_list(_t.read_str)
+    )
+
+    nsfw_support: _t.Field[Optional[str]] = _t.Field(
+        "nsfw_support", _t.read_str, doc="`none`, `optional` or `default`."
+    )
+
+    status: _t.Field[Optional[ModelStatus]] = _t.Field(
+        "status", _t.read_enum("model_status", "ModelStatus")
+    )
+
     def __init__(
         self,
         id: str,
-        name: str,
-        context_length: int,
-        modalities: Sequence[str],
-        tags: Sequence[str],
-        nsfw_support: str,
-        status: Union[ModelStatus, str],
+        object_: Optional[str] = None,
+        owned_by: Optional[str] = None,
+        name: Optional[str] = None,
         description: Optional[str] = None,
         created: Optional[int] = None,
-        owned_by: Optional[str] = None,
-        capabilities: Optional[Sequence[str]] = None,
+        context_length: Optional[int] = None,
+        tags: Optional[Sequence[str]] = None,
+        default: Optional[bool] = None,
         pricing: Optional[Union[Union[ModelPricing, Mapping[str, Any]], None]] = None,
+        architecture: Optional[Union[ModelInfoArchitecture, Mapping[str, Any]]] = None,
+        capabilities: Optional[Union[ModelInfoCapabilities, Mapping[str, Any]]] = None,
+        modalities: Optional[Sequence[str]] = None,
+        nsfw_support: Optional[str] = None,
+        status: Optional[Union[ModelStatus, str]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -85,17 +106,20 @@ class ModelInfo(_t.Model):
         self._init(
             {
                 "id": id,
+                "object": object_,
+                "owned_by": owned_by,
                 "name": name,
-                "context_length": context_length,
-                "modalities": modalities,
-                "tags": tags,
-                "nsfw_support": nsfw_support,
-                "status": status,
                 "description": description,
                 "created": created,
-                "owned_by": owned_by,
-                "capabilities": capabilities,
+                "context_length": context_length,
+                "tags": tags,
+                "default": default,
                 "pricing": pricing,
+                "architecture": architecture,
+                "capabilities": capabilities,
+                "modalities": modalities,
+                "nsfw_support": nsfw_support,
+                "status": status,
             },
             additional_properties,
         )

@@ -8,37 +8,62 @@ from .. import types as _t
 
 
 class ModelPricing(_t.Model):
-    """A `ModelPricing` object of the MegaNova API.
+    """Prices as the API sends them: decimal strings, per token (`prompt`, `completion`), per request
+    (`request`) and per input image (`image`), e.g. `"0.0000002"`. Other keys may appear.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
     __slots__ = ()
 
-    prompt_tokens_per_1k: _t.Field[float] = _t.Field(
-        "prompt_tokens_per_1k",
-        _t.read_float,
-        required=True,
-        doc="Price of 1,000 prompt tokens, in the account\u0027s currency.",
+    prompt: _t.Field[Optional[str]] = _t.Field(
+        "prompt", _t.read_str, doc="Price of one prompt token, a decimal string."
     )
 
-    completion_tokens_per_1k: _t.Field[float] = _t.Field(
+    completion: _t.Field[Optional[str]] = _t.Field(
+        "completion",
+        _t.read_str,
+        doc="Price of one completion token, a decimal string.",
+    )
+
+    request: _t.Field[Optional[str]] = _t.Field(
+        "request", _t.read_str, doc="Price of one request, a decimal string."
+    )
+
+    image: _t.Field[Optional[str]] = _t.Field(
+        "image", _t.read_str, doc="Price of one input image, a decimal string."
+    )
+
+    prompt_tokens_per_1k: _t.Field[Optional[float]] = _t.Field(
+        "prompt_tokens_per_1k",
+        _t.read_float,
+        doc="Price of 1,000 prompt tokens, in the account\u0027s currency (when the server sends it).",
+    )
+
+    completion_tokens_per_1k: _t.Field[Optional[float]] = _t.Field(
         "completion_tokens_per_1k",
         _t.read_float,
-        required=True,
-        doc="Price of 1,000 completion tokens.",
+        doc="Price of 1,000 completion tokens (when the server sends it).",
     )
 
     def __init__(
         self,
-        prompt_tokens_per_1k: float,
-        completion_tokens_per_1k: float,
+        prompt: Optional[str] = None,
+        completion: Optional[str] = None,
+        request: Optional[str] = None,
+        image: Optional[str] = None,
+        prompt_tokens_per_1k: Optional[float] = None,
+        completion_tokens_per_1k: Optional[float] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
         """A `ModelPricing` from its fields (None leaves a field out) and unknown extra ones."""
         self._init(
             {
+                "prompt": prompt,
+                "completion": completion,
+                "request": request,
+                "image": image,
                 "prompt_tokens_per_1k": prompt_tokens_per_1k,
                 "completion_tokens_per_1k": completion_tokens_per_1k,
             },

@@ -23,6 +23,7 @@ from typing import (  # noqa: F401
 from ... import types as _t
 
 _BillingBalance = _t.read_model("billing_balance", "BillingBalance")
+_InstanceBillings = _t.read_model("instance_billings", "InstanceBillings")
 """The answers' models, imported on their first answer."""
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
     from ...models.billing_balance import BillingBalance  # noqa: F401
     from ...models.error_response import ErrorResponse  # noqa: F401
+    from ...models.instance_billing import InstanceBilling  # noqa: F401
+    from ...models.instance_billings import InstanceBillings  # noqa: F401
 
 
 class BillingResource(_t.SyncResource):
@@ -52,10 +55,39 @@ class BillingResource(_t.SyncResource):
         """
         from . import get_balance as _op
 
-        request = _op.request()
+        request = self._before_request("get_balance", _op.request())
         answer: BillingBalance = self._client._send(
             request,
             _BillingBalance,
+            _t.CallOptions(
+                timeout, max_retries, extra_headers, extra_query, extra_body
+            ),
+        )
+        return answer
+
+    def get_user_instance_billings(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> InstanceBillings:
+        """Get the billing of dedicated instances (`GET /billing/user-instance-billings`).
+
+        The running hours and accumulated fees of each dedicated instance of the account, and their total.
+
+        Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
+        `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
+
+        """
+        from . import get_user_instance_billings as _op
+
+        request = self._before_request("get_user_instance_billings", _op.request())
+        answer: InstanceBillings = self._client._send(
+            request,
+            _InstanceBillings,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
@@ -83,10 +115,39 @@ class AsyncBillingResource(_t.AsyncResource):
         """
         from . import get_balance as _op
 
-        request = _op.request()
+        request = self._before_request("get_balance", _op.request())
         answer: BillingBalance = await self._client._send(
             request,
             _BillingBalance,
+            _t.CallOptions(
+                timeout, max_retries, extra_headers, extra_query, extra_body
+            ),
+        )
+        return answer
+
+    async def get_user_instance_billings(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> InstanceBillings:
+        """Get the billing of dedicated instances (`GET /billing/user-instance-billings`).
+
+        The running hours and accumulated fees of each dedicated instance of the account, and their total.
+
+        Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
+        `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
+
+        """
+        from . import get_user_instance_billings as _op
+
+        request = self._before_request("get_user_instance_billings", _op.request())
+        answer: InstanceBillings = await self._client._send(
+            request,
+            _InstanceBillings,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),

@@ -28,12 +28,14 @@ _ChatResponse = _t.read_model("chat_response", "ChatResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...models.chat_choice import ChatChoice  # noqa: F401
     from ...models.chat_request import ChatRequest  # noqa: F401
     from ...models.chat_request_message import ChatRequestMessage  # noqa: F401
     from ...models.chat_response import ChatResponse  # noqa: F401
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.response_format import ResponseFormat  # noqa: F401
     from ...models.stream_options import StreamOptions  # noqa: F401
+    from ...models.token_usage import TokenUsage  # noqa: F401
     from ...models.tool_choice_object import ToolChoiceObject  # noqa: F401
     from ...models.tool_definition import ToolDefinition  # noqa: F401
 
@@ -146,7 +148,7 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         temperature: Optional[float] = None,
         top_p: Optional[float] = None,
         max_tokens: Optional[int] = None,
-        stream: Optional[bool] = None,
+        stream: Optional[bool] = False,
         stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
         stop: Optional[Union[str, Sequence[str]]] = None,
         n: Optional[int] = None,
@@ -185,25 +187,28 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         """
         from . import create_chat_completion as _op
 
-        request = _op.request(
-            messages=messages,
-            model=model,
-            session_id=session_id,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            stream=stream,
-            stream_options=stream_options,
-            stop=stop,
-            n=n,
-            seed=seed,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            tools=tools,
-            tool_choice=tool_choice,
-            response_format=response_format,
-            user=user,
-            **extra_fields,
+        request = self._before_request(
+            "create_chat_completion",
+            _op.request(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream=stream,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+            ),
         )
         if request.stream:
             opened: StreamT = self._client._stream(
@@ -272,25 +277,28 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         """
         from . import create_chat_completion as _op
 
-        request = _op.request(
-            messages=messages,
-            model=model,
-            session_id=session_id,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            stream=True,
-            stream_options=stream_options,
-            stop=stop,
-            n=n,
-            seed=seed,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            tools=tools,
-            tool_choice=tool_choice,
-            response_format=response_format,
-            user=user,
-            **extra_fields,
+        request = self._before_request(
+            "create_chat_completion",
+            _op.request(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream=True,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+            ),
         )
         opened: StreamT = self._client._stream(
             request,
@@ -407,7 +415,7 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         temperature: Optional[float] = None,
         top_p: Optional[float] = None,
         max_tokens: Optional[int] = None,
-        stream: Optional[bool] = None,
+        stream: Optional[bool] = False,
         stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
         stop: Optional[Union[str, Sequence[str]]] = None,
         n: Optional[int] = None,
@@ -446,25 +454,28 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         """
         from . import create_chat_completion as _op
 
-        request = _op.request(
-            messages=messages,
-            model=model,
-            session_id=session_id,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            stream=stream,
-            stream_options=stream_options,
-            stop=stop,
-            n=n,
-            seed=seed,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            tools=tools,
-            tool_choice=tool_choice,
-            response_format=response_format,
-            user=user,
-            **extra_fields,
+        request = self._before_request(
+            "create_chat_completion",
+            _op.request(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream=stream,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+            ),
         )
         if request.stream:
             opened: StreamT = await self._client._stream(
@@ -533,25 +544,28 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         """
         from . import create_chat_completion as _op
 
-        request = _op.request(
-            messages=messages,
-            model=model,
-            session_id=session_id,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            stream=True,
-            stream_options=stream_options,
-            stop=stop,
-            n=n,
-            seed=seed,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            tools=tools,
-            tool_choice=tool_choice,
-            response_format=response_format,
-            user=user,
-            **extra_fields,
+        request = self._before_request(
+            "create_chat_completion",
+            _op.request(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream=True,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+            ),
         )
         opened: StreamT = await self._client._stream(
             request,

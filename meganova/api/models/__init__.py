@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.model_info import ModelInfo  # noqa: F401
+    from ...models.model_info_architecture import ModelInfoArchitecture  # noqa: F401
+    from ...models.model_info_capabilities import ModelInfoCapabilities  # noqa: F401
     from ...models.model_list import ModelList  # noqa: F401
+    from ...models.model_pricing import ModelPricing  # noqa: F401
+    from ...models.model_status import ModelStatus  # noqa: F401
 
 
 class ModelsResource(_t.SyncResource):
@@ -54,7 +58,7 @@ class ModelsResource(_t.SyncResource):
         """
         from . import list_models as _op
 
-        request = _op.request()
+        request = self._before_request("list_models", _op.request())
         answer: list[ModelInfo] = self._client._send(
             request,
             _ModelList,
@@ -85,8 +89,11 @@ class ModelsResource(_t.SyncResource):
         """
         from . import get_model as _op
 
-        request = _op.request(
-            model_id,
+        request = self._before_request(
+            "get_model",
+            _op.request(
+                model_id=model_id,
+            ),
         )
         answer: ModelInfo = self._client._send(
             request,
@@ -118,7 +125,7 @@ class AsyncModelsResource(_t.AsyncResource):
         """
         from . import list_models as _op
 
-        request = _op.request()
+        request = self._before_request("list_models", _op.request())
         answer: list[ModelInfo] = await self._client._send(
             request,
             _ModelList,
@@ -149,8 +156,11 @@ class AsyncModelsResource(_t.AsyncResource):
         """
         from . import get_model as _op
 
-        request = _op.request(
-            model_id,
+        request = self._before_request(
+            "get_model",
+            _op.request(
+                model_id=model_id,
+            ),
         )
         answer: ModelInfo = await self._client._send(
             request,

@@ -23,14 +23,18 @@ from typing import (  # noqa: F401
 from ... import types as _t
 
 _UsageSummary = _t.read_model("usage_summary", "UsageSummary")
+_UsageTimeRange = _t.read_model("usage_time_range", "UsageTimeRange")
 """The answers' models, imported on their first answer."""
 
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
     from ...models.error_response import ErrorResponse  # noqa: F401
+    from ...models.usage_day import UsageDay  # noqa: F401
+    from ...models.usage_group import UsageGroup  # noqa: F401
     from ...models.usage_group_by import UsageGroupBy  # noqa: F401
     from ...models.usage_summary import UsageSummary  # noqa: F401
+    from ...models.usage_time_range import UsageTimeRange  # noqa: F401
 
 
 class UsageResource(_t.SyncResource):
@@ -58,16 +62,58 @@ class UsageResource(_t.SyncResource):
         """
         from . import get_usage_summary as _op
 
-        request = _op.request(
-            from_=from_,
-            to=to,
-            group_by=group_by,
-            user_id=user_id,
-            api_key=api_key,
+        request = self._before_request(
+            "get_usage_summary",
+            _op.request(
+                from_=from_,
+                to=to,
+                group_by=group_by,
+                user_id=user_id,
+                api_key=api_key,
+            ),
         )
         answer: UsageSummary = self._client._send(
             request,
             _UsageSummary,
+            _t.CallOptions(
+                timeout, max_retries, extra_headers, extra_query, extra_body
+            ),
+        )
+        return answer
+
+    def time_range(
+        self,
+        *,
+        start_time: _t.DateLike,
+        end_time: _t.DateLike,
+        team_id: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> UsageTimeRange:
+        """Get usage per day and model over a time range (`GET /usage/time_range`).
+
+        One row per day and model between `start_time` and `end_time`, with its tokens and cost.
+
+        Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
+        `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
+
+        """
+        from . import get_usage_time_range as _op
+
+        request = self._before_request(
+            "get_usage_time_range",
+            _op.request(
+                start_time=start_time,
+                end_time=end_time,
+                team_id=team_id,
+            ),
+        )
+        answer: UsageTimeRange = self._client._send(
+            request,
+            _UsageTimeRange,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
@@ -100,16 +146,58 @@ class AsyncUsageResource(_t.AsyncResource):
         """
         from . import get_usage_summary as _op
 
-        request = _op.request(
-            from_=from_,
-            to=to,
-            group_by=group_by,
-            user_id=user_id,
-            api_key=api_key,
+        request = self._before_request(
+            "get_usage_summary",
+            _op.request(
+                from_=from_,
+                to=to,
+                group_by=group_by,
+                user_id=user_id,
+                api_key=api_key,
+            ),
         )
         answer: UsageSummary = await self._client._send(
             request,
             _UsageSummary,
+            _t.CallOptions(
+                timeout, max_retries, extra_headers, extra_query, extra_body
+            ),
+        )
+        return answer
+
+    async def time_range(
+        self,
+        *,
+        start_time: _t.DateLike,
+        end_time: _t.DateLike,
+        team_id: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> UsageTimeRange:
+        """Get usage per day and model over a time range (`GET /usage/time_range`).
+
+        One row per day and model between `start_time` and `end_time`, with its tokens and cost.
+
+        Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
+        `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
+
+        """
+        from . import get_usage_time_range as _op
+
+        request = self._before_request(
+            "get_usage_time_range",
+            _op.request(
+                start_time=start_time,
+                end_time=end_time,
+                team_id=team_id,
+            ),
+        )
+        answer: UsageTimeRange = await self._client._send(
+            request,
+            _UsageTimeRange,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
