@@ -114,6 +114,7 @@ class _BaseClient(Generic[HttpT]):
         default_headers: Optional[Mapping[str, str]] = None,
         http_client: Optional[HttpT] = None,
         strict_response_validation: bool = False,
+        send_api_key: bool = True,
     ) -> None:
         """`api_key` falls back to MEGANOVA_API_KEY and `base_url` to MEGANOVA_BASE_URL, then production.
         `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `max_retries` counts retries after
@@ -130,6 +131,7 @@ class _BaseClient(Generic[HttpT]):
             user_agent_extra=user_agent_extra,
             default_headers=default_headers,
             strict_response_validation=strict_response_validation,
+            send_api_key=send_api_key,
         )
         if http_client is None:
             self._init(options, self._new_pool(options), owns_http=True)

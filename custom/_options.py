@@ -88,6 +88,8 @@ class ClientOptions:
     default_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     strict_response_validation: bool = False
     """Check every field of an answer when it arrives (else each when it is read)."""
+    send_api_key: bool = True
+    """Send `Authorization: Bearer <api_key>` (a Studio agent's key travels in the path instead)."""
     headers: Mapping[str, str] = attrs.field(init=False, repr=False)
     """The headers every request carries: auth, User-Agent, X-MN-SDK, X-MN-Region, the caller's defaults."""
     stream_headers: Mapping[str, str] = attrs.field(init=False, repr=False)
@@ -105,6 +107,8 @@ class ClientOptions:
             "X-MN-SDK": "python",
             "Accept": "application/json",
         }
+        if not self.send_api_key:
+            del headers["Authorization"]
         if self.region and self.region != "auto":
             headers["X-MN-Region"] = self.region
         headers.update(self.default_headers)
@@ -122,6 +126,7 @@ class ClientOptions:
         user_agent_extra: Optional[str],
         default_headers: Optional[Mapping[str, str]],
         strict_response_validation: bool = False,
+        send_api_key: bool = True,
     ) -> ClientOptions:
         """Validated options, with the environment's fallbacks applied."""
         if not isinstance(max_retries, int) or max_retries < 0:
@@ -138,4 +143,5 @@ class ClientOptions:
             user_agent_extra=user_agent_extra,
             default_headers=dict(default_headers or {}),
             strict_response_validation=bool(strict_response_validation),
+            send_api_key=send_api_key,
         )

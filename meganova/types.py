@@ -19,7 +19,15 @@ import importlib
 import json
 import math
 import os
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    Sequence,
+    ValuesView,
+)
 from http import HTTPStatus
 from typing import (
     IO,
@@ -439,6 +447,28 @@ class Model:
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        """The JSON keys as sent, as a `dict` iterates (so `dict(obj)` works)."""
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __bool__(self) -> bool:
+        return True  # a model is there, even when its JSON object is empty
+
+    def keys(self) -> KeysView[str]:
+        """The JSON keys as sent."""
+        return self._data.keys()
+
+    def values(self) -> ValuesView[Any]:
+        """The JSON values as sent."""
+        return self._data.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """The JSON items as sent (`model.capabilities.items()`)."""
+        return self._data.items()
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._data[key] = to_json(value)

@@ -192,7 +192,7 @@ def test_models_list_capabilities_and_pricing(server: MockServer, tmp_path: Path
     assert lines == expected
     assert lines[1] == "meganova-ai/manta-mini-1.0 meganova-ai chat,streaming 0.0000001 0.0000003"
     assert lines[-2] == "['moonshotai/Kimi-K2-Thinking']"
-    assert server.requests[-1].path == "/v1/models/meganova-ai/manta-pro-1.0"
+    assert "/v1/models/meganova-ai/manta-pro-1.0" in [r.path for r in server.requests]
 
 
 def test_embeddings(server: MockServer, tmp_path: Path) -> None:
@@ -421,7 +421,7 @@ def test_cloud_agent(server: MockServer, tmp_path: Path) -> None:
     first = server.requests[0]
     assert (first.method, first.path) == ("GET", "/agents/v1/agent_test/info")
     assert "authorization" not in first.headers  # the agent key travels in the path only
-    assert [request.path for request in server.requests[3:5]] == [
+    assert [request.path for request in server.requests[2:4]] == [
         "/agents/v1/agent_test/chat",
         "/agents/v1/agent_test/confirm-tool",
     ]

@@ -241,7 +241,7 @@ def request(
     agent_key: str,
     messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
     *,
-    stream: Optional[bool] = False,
+    stream: Optional[bool] = None,
     temperature: Optional[float] = None,
     max_tokens: Optional[int] = None,
     user: Optional[str] = None,

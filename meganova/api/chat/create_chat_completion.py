@@ -248,7 +248,7 @@ def request(
     temperature: Optional[float] = None,
     top_p: Optional[float] = None,
     max_tokens: Optional[int] = None,
-    stream: Optional[bool] = False,
+    stream: Optional[bool] = None,
     stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
     stop: Optional[Union[str, Sequence[str]]] = None,
     n: Optional[int] = None,
