@@ -30,7 +30,7 @@ HELLO = [{"role": "user", "content": "Hi Luna, how are you?"}]
 # The `required` lists of the spec's schemas (openapi/meganova.yaml); `test_required_fields_match_the_spec`
 # checks them against the spec when PyYAML is installed.
 REQUIRED: Dict[str, List[str]] = {
-    "ChatResponse": ["id", "choices"],
+    "ChatResponse": ["id", "choices", "usage"],
     "ChatChoice": ["index", "message"],
     "ChatMessage": ["role"],
     "TokenUsage": ["prompt_tokens", "completion_tokens", "total_tokens"],
