@@ -124,6 +124,8 @@ def build_request(
     """The `httpx.Request` for one call: base URL + path, the client's headers, the call's extras
     (`uploads`: the opened files of a multipart call)."""
     headers: Mapping[str, str] = client_options.stream_headers if request.stream else client_options.headers
+    if request.accept is not None:
+        headers = {**headers, "Accept": request.accept}
     if options.extra_headers:
         check_headers(options.extra_headers, "extra_headers")
         headers = {**headers, **options.extra_headers}

@@ -647,6 +647,8 @@ class Request:
     """The path is relative to the base URL's host root (the base URL's own path, e.g. `/v1`, dropped)."""
     stream: bool = False
     """The answer is a server-sent event stream."""
+    accept: Optional[str] = None
+    """The answer's content types, when it is not JSON (audio, for instance): the `Accept` header."""
 
 
 @define(slots=True)

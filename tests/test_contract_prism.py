@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from meganova import AsyncMegaNova, MegaNova
+from meganova.cloud import AsyncCloudAgent, CloudAgent
 from meganova.errors import UnprocessableEntityError
 from meganova.models import BillingBalance, ChatResponse, ModelInfo, UsageSummary
 
@@ -111,6 +112,68 @@ CALLS: List[Tuple[str, str, Dict[str, Any]]] = [
     ("usage", "summary", dict(from_=NOW.replace(tzinfo=datetime.timezone.utc), to="2025-11-30T23:59:59Z")),
     ("billing", "get_balance", {}),
 ]
+# The operations beyond chat, models, usage and billing (the 0.4 SDK's surface), for both clients.
+MORE_CALLS: List[Tuple[str, str, Tuple[Any, ...], Dict[str, Any], str]] = [
+    ("embeddings", "create", (["Neon Harbor at night"], "BAAI/bge-m3"), dict(dimensions=4), "EmbeddingResponse"),
+    (
+        "images",
+        "generate",
+        ("A lantern market",),
+        dict(model="black-forest-labs/FLUX.1-dev", width=512, height=512),
+        "ImagesResponse",
+    ),
+    ("audio", "transcribe", (b"RIFF\x24\x00\x00\x00WAVE",), dict(filename="hello.wav", language="en"), "Transcription"),
+    ("audio", "tts", ("Hi Luna",), dict(model="hexgrad/Kokoro-82M", voice="af_heart"), "bytes"),
+    (
+        "rerank",
+        "create",
+        ("noodles", ["a noodle stand", "a ferry"]),
+        dict(model="BAAI/bge-reranker-v2-m3", top_n=1),
+        "RerankResponse",
+    ),
+    ("videos", "generate", ("The harbor at dawn",), dict(model="Byteplus/seedance-1-0-pro-250528"), "VideoGeneration"),
+    ("videos", "get", ("vid_7d0c9a4e",), {}, "VideoGeneration"),
+    ("serverless", "list_models", (), dict(modality="text", search="manta"), "ServerlessModelsPage"),
+    ("billing", "get_user_instance_billings", (), {}, "InstanceBillings"),
+    (
+        "usage",
+        "time_range",
+        (),
+        dict(start_time=NOW - datetime.timedelta(days=7), end_time=NOW, team_id="t1"),
+        "UsageTimeRange",
+    ),
+]
+AGENT_CALLS: List[Tuple[str, Tuple[Any, ...], Dict[str, Any], str]] = [
+    ("info", (), {}, "AgentInfo"),
+    ("chat", ("Hello!",), dict(conversation_id="conv_1"), "AgentChatResponse"),
+    ("confirm_tool", ("appr_1", "approve"), {}, "AgentChatResponse"),
+    ("completions", ([{"role": "user", "content": "Hi"}],), dict(max_tokens=16), "ChatResponse"),
+]
+
+
+def _type_name(value: Any) -> str:
+    """The generated model's name (of a hand-written subclass: its generated base's)."""
+    if isinstance(value, bytes):
+        return "bytes"
+    cls = type(value)
+    return cls.__mro__[1].__name__ if cls.__module__.startswith("meganova.custom") else cls.__name__
+
+
+def _exercise_more_sync(client: MegaNova, agent: Any) -> List[Tuple[str, Any]]:
+    answers = [(name, getattr(getattr(client, r), m)(*args, **kwargs)) for r, m, args, kwargs, name in MORE_CALLS]
+    return answers + [(name, getattr(agent, m)(*args, **kwargs)) for m, args, kwargs, name in AGENT_CALLS]
+
+
+async def _exercise_more_async(client: AsyncMegaNova, agent: Any) -> List[Tuple[str, Any]]:
+    answers = [(name, await getattr(getattr(client, r), m)(*args, **kwargs)) for r, m, args, kwargs, name in MORE_CALLS]
+    return answers + [(name, await getattr(agent, m)(*args, **kwargs)) for m, args, kwargs, name in AGENT_CALLS]
+
+
+def _check_more(results: List[Tuple[str, Any]]) -> None:
+    for expected, value in results:
+        assert _type_name(value) == expected, (expected, value)
+        if not isinstance(value, bytes):
+            value.validate()  # every field the spec's example holds reads as the spec says
 
 
 def _exercise_sync(client: MegaNova) -> List[Any]:
@@ -140,7 +203,9 @@ def test_sync_client_agrees_with_the_spec(prism: str) -> None:
     http = httpx.Client(event_hooks={"response": [violations.hook]})
     with MegaNova(api_key="sk-contract", base_url=prism, http_client=http, max_retries=0) as client:
         _check(_exercise_sync(client))
-    assert violations.answers == 7
+        agent = CloudAgent("agent_contract", base_url=prism, http_client=http, max_retries=0)
+        _check_more(_exercise_more_sync(client, agent))
+    assert violations.answers == 7 + len(MORE_CALLS) + len(AGENT_CALLS)
     assert violations.found == []
     SUMMARY.append(f"contract (Prism, sync): {violations.answers} calls, {len(violations.found)} spec violations")
 
@@ -148,13 +213,16 @@ def test_sync_client_agrees_with_the_spec(prism: str) -> None:
 def test_async_client_agrees_with_the_spec(prism: str) -> None:
     violations = Violations()
 
-    async def run() -> List[Any]:
+    async def run() -> Tuple[List[Any], List[Tuple[str, Any]]]:
         http = httpx.AsyncClient(event_hooks={"response": [violations.ahook]})
         async with AsyncMegaNova(api_key="sk-contract", base_url=prism, http_client=http, max_retries=0) as client:
-            return await _exercise_async(client)
+            agent = AsyncCloudAgent("agent_contract", base_url=prism, http_client=http, max_retries=0)
+            return await _exercise_async(client), await _exercise_more_async(client, agent)
 
-    _check(asyncio.run(run()))
-    assert violations.answers == 7
+    first, more = asyncio.run(run())
+    _check(first)
+    _check_more(more)
+    assert violations.answers == 7 + len(MORE_CALLS) + len(AGENT_CALLS)
     assert violations.found == []
     SUMMARY.append(f"contract (Prism, async): {violations.answers} calls, {len(violations.found)} spec violations")
 

@@ -250,4 +250,5 @@ def request(
         "POST",
         "/audio/speech",
         json=body,
+        accept="audio/mpeg, audio/opus, audio/aac, audio/flac, audio/wav, audio/pcm, application/octet-stream",
     )
