@@ -11,27 +11,33 @@ import contextlib
 import os
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from typing import Iterator, Optional
 
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
+from meganova.cloud import CloudAgent
 from meganova.errors import RateLimitError
 
 MODEL = os.environ.get("MEGANOVA_DEMO_MODEL", "meganova-ai/manta-flash-1.0")
 
 
 @contextlib.contextmanager
-def api() -> Iterator[tuple[str, str]]:
-    """The API key and base URL to use: the real API's, or a local server's."""
+def api() -> Iterator[tuple[str, str, Optional[CloudAgent]]]:
+    """The API key and base URL to use (the real API's, or a local server's), and a Studio agent."""
     key = os.environ.get("MEGANOVA_API_KEY")
     if key:
         print(f"Talking to the real API at {os.environ.get('MEGANOVA_BASE_URL', 'https://api.meganova.ai/v1')}.")
-        yield key, os.environ.get("MEGANOVA_BASE_URL", "https://api.meganova.ai/v1")
+        agent_key = os.environ.get("MEGANOVA_AGENT_KEY")
+        yield (
+            key,
+            os.environ.get("MEGANOVA_BASE_URL", "https://api.meganova.ai/v1"),
+            (CloudAgent(agent_key) if agent_key else None),
+        )
         return
-    from meganova.testing import MockServer
+    from meganova.testing import AGENT_KEY, MockServer
 
     with MockServer() as server:
         print(f"MEGANOVA_API_KEY is not set: using the local MegaNova server at {server.url}.")
-        yield server.api_key, server.url
+        yield server.api_key, server.url, CloudAgent(AGENT_KEY, base_url=server.root_url)
 
 
 def section(title: str) -> None:
@@ -67,6 +73,52 @@ def sync_examples(client: MegaNova) -> None:
     balance = client.billing.get_balance()
     print("Balance:", balance.balance, balance.currency)
 
+    section("Chat, the OpenAI spelling")
+    for piece in client.chat.completions.create(
+        messages=[{"role": "user", "content": "One word for the harbor?"}], model=MODEL, stream=True
+    ):
+        print(piece.choices[0].delta.get("content") or "", end="", flush=True)
+    print()
+
+    section("Embeddings")
+    vectors = client.embeddings.create(["Neon Harbor", "the night market"], "BAAI/bge-m3", dimensions=4)
+    print([round(x, 3) for x in vectors.data[0].embedding], f"({len(vectors.data)} vectors)")
+
+    section("Images")
+    image = client.images.generate(
+        "A lantern market at night", model="black-forest-labs/FLUX.1-dev", width=64, height=64
+    )
+    picture = image.data[0]
+    print("image:", picture.url or f"{len(picture.image_bytes())} bytes of PNG")
+
+    section("Audio")
+    speech = client.audio.tts("Welcome to Neon Harbor.", model="hexgrad/Kokoro-82M", voice="af_heart")
+    print(f"tts: {len(speech)} bytes of audio")
+    print("transcribe:", client.audio.transcribe(speech, filename="welcome.wav").text)
+
+    section("Rerank")
+    ranked = client.rerank.create(
+        "noodles", ["a ferry timetable", "the noodle stand on Pier Nine"], model="BAAI/bge-reranker-v2-m3"
+    )
+    print([(r.index, round(r.relevance_score, 2)) for r in ranked.results])
+
+    section("Videos")
+    video = client.videos.generate(
+        "The harbor at dawn", model="Byteplus/seedance-1-0-pro-250528", wait=True, poll_interval=0.05, timeout=30
+    )
+    print(video.status, video.url)
+
+    section("Serverless catalogue")
+    page = client.serverless.list_models(modality="text_generation")
+    print(page.count, "models:", ", ".join(str(m.get("id") or m.get("name")) for m in (page.models or [])[:3]))
+
+    section("Instance billings and usage by day")
+    billings = client.billing.get_user_instance_billings()
+    print("total cost:", billings.total_cost)
+    now = datetime.now(timezone.utc)
+    days = client.usage.time_range(start_time=now - timedelta(days=3), end_time=now)
+    print(len(days.data or []), "days of usage")
+
     section("Errors")
     try:
         client.models.get("meganova-ai/no-such-model")
@@ -87,10 +139,21 @@ async def async_example(key: str, base_url: str) -> None:
         print()
 
 
+def agent_example(agent: Optional[CloudAgent]) -> None:
+    section("Studio agent")
+    if agent is None:
+        print("(set MEGANOVA_AGENT_KEY to talk to a Studio agent)")
+        return
+    with agent:
+        print(agent.info().welcome_message)
+        print(agent.chat("Hello!").response)
+
+
 def main() -> int:
-    with api() as (key, base_url):
+    with api() as (key, base_url, agent):
         with MegaNova(api_key=key, base_url=base_url) as client:
             sync_examples(client)
+        agent_example(agent)
         asyncio.run(async_example(key, base_url))
     print("\nDemo finished.")
     return 0

@@ -19,8 +19,11 @@ def test_demo_runs_without_an_api_key() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("MEGANOVA_API_KEY is not set: using the local MegaNova server at http://127.0.0.1:")
-    for heading in ("Simple chat", "Streaming", "Models", "Usage", "Billing", "Errors", "Async"):
+    headings = ("Simple chat", "Streaming", "Models", "Usage", "Billing", "Chat, the OpenAI spelling", "Embeddings")
+    headings += ("Images", "Audio", "Rerank", "Videos", "Serverless catalogue", "Instance billings and usage by day")
+    for heading in (*headings, "Errors", "Studio agent", "Async"):
         assert f"== {heading}" in out
     assert "meganova-ai/manta-flash-1.0 ['text'] 32768" in out
     assert "NotFoundError: Model not found" in out
+    assert "tts: " in out and "bytes of PNG" in out and "\ncompleted https://" in out
     assert out.rstrip().endswith("Demo finished.")
