@@ -98,7 +98,7 @@ def sync_examples(client: MegaNova) -> None:
 
     section("Rerank")
     ranked = client.rerank.create(
-        "noodles", ["a ferry timetable", "the noodle stand on Pier Nine"], model="BAAI/bge-reranker-v2-m3"
+        "the noodle stand", ["a ferry timetable", "the noodle stand on Pier Nine"], model="BAAI/bge-reranker-v2-m3"
     )
     print([(r.index, round(r.relevance_score, 2)) for r in ranked.results])
 
@@ -110,7 +110,7 @@ def sync_examples(client: MegaNova) -> None:
 
     section("Serverless catalogue")
     page = client.serverless.list_models(modality="text_generation")
-    print(page.count, "models:", ", ".join(str(m.get("id") or m.get("name")) for m in (page.models or [])[:3]))
+    print(page.count, "models:", ", ".join(str(m.model_name) for m in (page.models or [])[:3]))
 
     section("Instance billings and usage by day")
     billings = client.billing.get_user_instance_billings()
