@@ -108,10 +108,12 @@ class Uploads:
 
 
 def _url(client_options: ClientOptions, request: Request) -> str:
-    if not request.root:
-        return client_options.base_url + request.path
-    base = httpx.URL(client_options.base_url)
-    return str(base.copy_with(path=request.path, query=None, fragment=None))
+    """Base URL + path; for an operation outside the versioned API (`root`), the base URL without its
+    `/v1` (so a proxy prefix such as `https://gw.example/meganova/v1` is kept) + path."""
+    base = client_options.base_url
+    if request.root and base.endswith("/v1"):
+        base = base[:-3]
+    return base + request.path
 
 
 def build_request(

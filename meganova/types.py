@@ -638,13 +638,14 @@ class Request:
 
     method: str
     path: str
-    """The path after the base URL (`/models/...`), or after its host's root when `root` is set."""
+    """The path after the base URL (`/models/...`), or after the base URL without its `/v1` (`root`)."""
     params: Optional[dict[str, Any]] = None
     json: Optional[dict[str, Any]] = None
     files: Optional[list[tuple[str, Any]]] = None
     """Multipart parts (`httpx`'s `files=`), with `json` then holding the text fields."""
     root: bool = False
-    """The path is relative to the base URL's host root (the base URL's own path, e.g. `/v1`, dropped)."""
+    """The operation lives outside the versioned API (`x-meganova-root` in the spec): its path follows
+    the base URL without its trailing `/v1` (`https://api.meganova.ai/api/v1/serverless/...`)."""
     stream: bool = False
     """The answer is a server-sent event stream."""
     accept: Optional[str] = None
