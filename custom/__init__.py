@@ -4,7 +4,6 @@ Public names are re-exported from `meganova` (`MegaNova`, `AsyncMegaNova`, `Mega
 `meganova.errors`; import them from there.
 """
 
-from . import _model_extras  # noqa: F401  (registers the models' hand-written extras)
 from ._client import AsyncMegaNova, MegaNova
 from ._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
 from ._version import __version__

@@ -1,5 +1,6 @@
-"""The hand-written extras of some generated models, registered at the generator's extension point
-(`meganova.types.MODEL_CLASSES`): reading one of these models from an answer gives the subclass here.
+"""The hand-written extras of some generated models: mixins that the generated class inherits from
+where the spec names one (`x-meganova-extras: <MixinName>` on the schema). They use only the model's
+own JSON and fields, and import no generated model (the generated models import them).
 
 - `ModelPricing`: `prompt_tokens_per_1k` / `completion_tokens_per_1k` (the guideline's names) as the
   server sends them, else computed from the per-token decimal strings the live API sends.
@@ -16,10 +17,7 @@ import struct
 from decimal import Decimal, InvalidOperation
 from typing import Any, List, Optional, Union
 
-from ..models.embedding import Embedding as _Embedding
-from ..models.image import Image as _Image
-from ..models.model_pricing import ModelPricing as _ModelPricing
-from ..types import MODEL_CLASSES, Field, Model
+from ..types import Field
 from .errors import MeganovaError
 
 
@@ -58,8 +56,8 @@ def _read_price(value: Any, strict: bool = False) -> Optional[float]:
     return None
 
 
-class ModelPricing(_ModelPricing):
-    """Prices as sent (`pricing["prompt"]`: a decimal string per token), and per 1,000 tokens."""
+class ModelPricingExtras:
+    """Prices per 1,000 tokens (the guideline's names), beside the per-token decimal strings as sent."""
 
     __slots__ = ()
 
@@ -73,10 +71,12 @@ class ModelPricing(_ModelPricing):
     )
 
 
-class Embedding(_Embedding):
-    """One vector of an embeddings answer; `floats()` decodes a base64 one."""
+class EmbeddingExtras:
+    """`floats()`: the vector, decoded from base64 when it came so."""
 
     __slots__ = ()
+    embedding: Union[List[float], str]
+    index: int
 
     def floats(self) -> List[float]:
         """The vector as floats: as sent, or decoded from base64 little-endian float32."""
@@ -92,10 +92,11 @@ class Embedding(_Embedding):
         return list(struct.unpack(f"<{len(raw) // 4}f", raw))
 
 
-class Image(_Image):
-    """One generated image: `url`, or `b64_json` that `save()` writes decoded."""
+class ImageExtras:
+    """`save(path)` and `image_bytes()`: the decoded `b64_json`."""
 
     __slots__ = ()
+    b64_json: Optional[str]
 
     def image_bytes(self) -> bytes:
         """The decoded `b64_json` (a `MeganovaError` when the image came as a `url`)."""
@@ -111,13 +112,3 @@ class Image(_Image):
         data = self.image_bytes()
         with open(path, "wb") as file:
             return file.write(data)
-
-
-def register() -> None:
-    """Make the generated code read these models as the subclasses above."""
-    extras: List[type[Model]] = [ModelPricing, Embedding, Image]
-    for cls in extras:
-        MODEL_CLASSES[cls.__name__] = cls
-
-
-register()

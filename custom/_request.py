@@ -62,6 +62,16 @@ def check_max_retries(value: Any, name: str = "max_retries") -> int:
     return value
 
 
+class _OneShot:
+    """A stream that can be read once (a pipe): only `read`, so that httpx sends it chunked instead of
+    trusting a size the operating system reports for it."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, stream: Any) -> None:
+        self.read = stream.read
+
+
 class Uploads:
     """The files of a multipart call, opened for sending: paths are opened here (and streamed from
     disk by httpx), closed by `close()` after the call. `resendable` is False when a part is a one-shot
@@ -98,6 +108,7 @@ class Uploads:
         seekable = getattr(payload, "seekable", None)
         if not (callable(seekable) and seekable()):
             self.resendable = False
+            payload = _OneShot(payload)  # its length is unknown: sent chunked
         return filename, payload, mime
 
     def close(self) -> None:

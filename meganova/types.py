@@ -210,11 +210,6 @@ class read_enum:
         raise Mismatch("a string")
 
 
-MODEL_CLASSES: dict[str, type["Model"]] = {}
-"""Extension point: a hand-written subclass registered here under a model's name is what reading that
-model gives (`custom/` registers e.g. `ModelPricing` with computed per-1k prices)."""
-
-
 class read_model:
     """A JSON object as the model `name` of module `models.<module>` (imported on first use). With
     `exact` (a variant of a union), only an object whose constants match and whose required fields are
@@ -229,11 +224,9 @@ class read_model:
         self._cls: Optional[type[Model]] = None
 
     def model_class(self) -> type["Model"]:
-        cls = MODEL_CLASSES.get(self.name)
+        cls = self._cls
         if cls is None:
-            cls = self._cls
-            if cls is None:
-                cls = self._cls = _import(self.module, self.name)
+            cls = self._cls = _import(self.module, self.name)
         return cls
 
     def __call__(self, value: Any, strict: bool = False) -> "Model":

@@ -5,9 +5,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
 from .. import types as _t
+from ..custom._model_extras import (
+    EmbeddingExtras,  # the hand-written extras the spec names (x-meganova-extras)
+)
 
 
-class Embedding(_t.Model):
+class Embedding(EmbeddingExtras, _t.Model):
     """A `Embedding` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.

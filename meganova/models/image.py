@@ -5,9 +5,12 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from .. import types as _t
+from ..custom._model_extras import (
+    ImageExtras,  # the hand-written extras the spec names (x-meganova-extras)
+)
 
 
-class Image(_t.Model):
+class Image(ImageExtras, _t.Model):
     """A `Image` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.

@@ -5,11 +5,16 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from .. import types as _t
+from ..custom._model_extras import (
+    ModelPricingExtras,  # the hand-written extras the spec names (x-meganova-extras)
+)
 
 
-class ModelPricing(_t.Model):
+class ModelPricing(ModelPricingExtras, _t.Model):
     """Prices as the API sends them: decimal strings, per token (`prompt`, `completion`), per request
-    (`request`) and per input image (`image`), e.g. `"0.0000002"`. Other keys may appear.
+    (`request`) and per input image (`image`), e.g. `"0.0000002"`. Other keys may appear: some
+    servers send `prompt_tokens_per_1k` / `completion_tokens_per_1k` numbers instead; the SDK reads
+    those names from either form (its `ModelPricingExtras`).
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
@@ -34,26 +39,12 @@ class ModelPricing(_t.Model):
         "image", _t.read_str, doc="Price of one input image, a decimal string."
     )
 
-    prompt_tokens_per_1k: _t.Field[Optional[float]] = _t.Field(
-        "prompt_tokens_per_1k",
-        _t.read_float,
-        doc="Price of 1,000 prompt tokens, in the account\u0027s currency (when the server sends it).",
-    )
-
-    completion_tokens_per_1k: _t.Field[Optional[float]] = _t.Field(
-        "completion_tokens_per_1k",
-        _t.read_float,
-        doc="Price of 1,000 completion tokens (when the server sends it).",
-    )
-
     def __init__(
         self,
         prompt: Optional[str] = None,
         completion: Optional[str] = None,
         request: Optional[str] = None,
         image: Optional[str] = None,
-        prompt_tokens_per_1k: Optional[float] = None,
-        completion_tokens_per_1k: Optional[float] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -64,8 +55,6 @@ class ModelPricing(_t.Model):
                 "completion": completion,
                 "request": request,
                 "image": image,
-                "prompt_tokens_per_1k": prompt_tokens_per_1k,
-                "completion_tokens_per_1k": completion_tokens_per_1k,
             },
             additional_properties,
         )
