@@ -145,10 +145,43 @@ def _run(code: str) -> str:
     return out.getvalue()
 
 
+def _section(title: str) -> str:
+    text = README.read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end]
+
+
 def readme_blocks() -> List[str]:
-    """The README's examples of the SDK itself (the MockServer example runs on its own, below)."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    """The README's examples of chat, models, usage and billing (the MockServer example and the section
+    "More of the API" run on their own, below, against the local server)."""
+    more = _section("More of the API")
+    text = README.read_text().replace(more, "")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     return [block for block in blocks if "MockServer" not in block]
+
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
+def test_readme_more_of_the_api_runs_against_the_local_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import meganova.cloud
+    from meganova.testing import MockServer
+
+    blocks = re.findall(r"```python\n(.*?)```", _section("More of the API"), flags=re.DOTALL)
+    assert len(blocks) == 2
+    with MockServer(agent_keys=("agent_YOUR_KEY",)) as server:
+        monkeypatch.setenv("MEGANOVA_API_KEY", server.api_key)
+        monkeypatch.setenv("MEGANOVA_BASE_URL", server.url)
+        monkeypatch.setattr(meganova.cloud, "STUDIO_URL", server.root_url)
+        monkeypatch.chdir(tmp_path)
+        output = _run("\n".join(blocks))
+        paths = {r.path for r in server.requests}
+    assert (tmp_path / "lantern.png").read_bytes()[:4] == b"\x89PNG"
+    assert "completed https://" in output
+    for path in ("/v1/embeddings", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions"):
+        assert path in paths
+    for path in ("/v1/rerank", "/v1/videos/generations", "/api/v1/serverless/models/filter", "/v1/usage/time_range"):
+        assert path in paths
+    assert "/agents/v1/agent_YOUR_KEY/confirm-tool" in paths
 
 
 @pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
