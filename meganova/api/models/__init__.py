@@ -83,6 +83,9 @@ class ModelsResource(_t.SyncResource):
 
         The model id travels as it is, slash included: `GET /models/meganova-ai/manta-flash-1.0`.
 
+        Args:
+            model_id: The model id, e.g. `meganova-ai/manta-flash-1.0`; its slash is sent as it is.
+
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
@@ -149,6 +152,9 @@ class AsyncModelsResource(_t.AsyncResource):
         """Get one model (`GET /models/{model_id}`).
 
         The model id travels as it is, slash included: `GET /models/meganova-ai/manta-flash-1.0`.
+
+        Args:
+            model_id: The model id, e.g. `meganova-ai/manta-flash-1.0`; its slash is sent as it is.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.

@@ -88,7 +88,8 @@ def sync_detailed(
      The model id travels as it is, slash included: `GET /models/meganova-ai/manta-flash-1.0`.
 
     Args:
-        model_id (str):
+        model_id (str): The model id, e.g. `meganova-ai/manta-flash-1.0`; its slash is sent as it
+            is.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,7 +120,8 @@ def sync(
      The model id travels as it is, slash included: `GET /models/meganova-ai/manta-flash-1.0`.
 
     Args:
-        model_id (str):
+        model_id (str): The model id, e.g. `meganova-ai/manta-flash-1.0`; its slash is sent as it
+            is.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -145,7 +147,8 @@ async def asyncio_detailed(
      The model id travels as it is, slash included: `GET /models/meganova-ai/manta-flash-1.0`.
 
     Args:
-        model_id (str):
+        model_id (str): The model id, e.g. `meganova-ai/manta-flash-1.0`; its slash is sent as it
+            is.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,7 +177,8 @@ async def asyncio(
      The model id travels as it is, slash included: `GET /models/meganova-ai/manta-flash-1.0`.
 
     Args:
-        model_id (str):
+        model_id (str): The model id, e.g. `meganova-ai/manta-flash-1.0`; its slash is sent as it
+            is.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -64,7 +64,13 @@ class ServerlessResource(_t.SyncResource):
         `filter_logic` says how the tag filters (`highlight`, `use_case`, `model_family`) combine.
 
         Args:
+            modality: Only models of this modality, e.g. `text_generation`, `text_to_image`, `text_to_video`.
+            search: Only models whose name or alias contains this text (case-insensitive).
+            highlight: A highlight tag, e.g. `new` or `popular`.
+            use_case: A use-case tag, e.g. `roleplay` or `coding`.
+            model_family: A model family, e.g. `qwen`.
             filter_logic: How the tag filters combine.
+            include_tag_counts: Include how many models carry each tag (sent as `true` / `false`).
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
@@ -121,7 +127,13 @@ class AsyncServerlessResource(_t.AsyncResource):
         `filter_logic` says how the tag filters (`highlight`, `use_case`, `model_family`) combine.
 
         Args:
+            modality: Only models of this modality, e.g. `text_generation`, `text_to_image`, `text_to_video`.
+            search: Only models whose name or alias contains this text (case-insensitive).
+            highlight: A highlight tag, e.g. `new` or `popular`.
+            use_case: A use-case tag, e.g. `roleplay` or `coding`.
+            model_family: A model family, e.g. `qwen`.
             filter_logic: How the tag filters combine.
+            include_tag_counts: Include how many models carry each tag (sent as `true` / `false`).
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.

@@ -130,13 +130,16 @@ def sync_detailed(
     `filter_logic` says how the tag filters (`highlight`, `use_case`, `model_family`) combine.
 
     Args:
-        modality (Union[Unset, str]):
-        search (Union[Unset, str]):
-        highlight (Union[Unset, str]):
-        use_case (Union[Unset, str]):
-        model_family (Union[Unset, str]):
+        modality (Union[Unset, str]): Only models of this modality, e.g. `text_generation`,
+            `text_to_image`, `text_to_video`.
+        search (Union[Unset, str]): Only models whose name or alias contains this text (case-
+            insensitive).
+        highlight (Union[Unset, str]): A highlight tag, e.g. `new` or `popular`.
+        use_case (Union[Unset, str]): A use-case tag, e.g. `roleplay` or `coding`.
+        model_family (Union[Unset, str]): A model family, e.g. `qwen`.
         filter_logic (Union[Unset, ServerlessFilterLogic]): How the tag filters combine.
-        include_tag_counts (Union[Unset, bool]):  Default: True.
+        include_tag_counts (Union[Unset, bool]): Include how many models carry each tag (sent as
+            `true` / `false`). Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -181,13 +184,16 @@ def sync(
     `filter_logic` says how the tag filters (`highlight`, `use_case`, `model_family`) combine.
 
     Args:
-        modality (Union[Unset, str]):
-        search (Union[Unset, str]):
-        highlight (Union[Unset, str]):
-        use_case (Union[Unset, str]):
-        model_family (Union[Unset, str]):
+        modality (Union[Unset, str]): Only models of this modality, e.g. `text_generation`,
+            `text_to_image`, `text_to_video`.
+        search (Union[Unset, str]): Only models whose name or alias contains this text (case-
+            insensitive).
+        highlight (Union[Unset, str]): A highlight tag, e.g. `new` or `popular`.
+        use_case (Union[Unset, str]): A use-case tag, e.g. `roleplay` or `coding`.
+        model_family (Union[Unset, str]): A model family, e.g. `qwen`.
         filter_logic (Union[Unset, ServerlessFilterLogic]): How the tag filters combine.
-        include_tag_counts (Union[Unset, bool]):  Default: True.
+        include_tag_counts (Union[Unset, bool]): Include how many models carry each tag (sent as
+            `true` / `false`). Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -227,13 +233,16 @@ async def asyncio_detailed(
     `filter_logic` says how the tag filters (`highlight`, `use_case`, `model_family`) combine.
 
     Args:
-        modality (Union[Unset, str]):
-        search (Union[Unset, str]):
-        highlight (Union[Unset, str]):
-        use_case (Union[Unset, str]):
-        model_family (Union[Unset, str]):
+        modality (Union[Unset, str]): Only models of this modality, e.g. `text_generation`,
+            `text_to_image`, `text_to_video`.
+        search (Union[Unset, str]): Only models whose name or alias contains this text (case-
+            insensitive).
+        highlight (Union[Unset, str]): A highlight tag, e.g. `new` or `popular`.
+        use_case (Union[Unset, str]): A use-case tag, e.g. `roleplay` or `coding`.
+        model_family (Union[Unset, str]): A model family, e.g. `qwen`.
         filter_logic (Union[Unset, ServerlessFilterLogic]): How the tag filters combine.
-        include_tag_counts (Union[Unset, bool]):  Default: True.
+        include_tag_counts (Union[Unset, bool]): Include how many models carry each tag (sent as
+            `true` / `false`). Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -276,13 +285,16 @@ async def asyncio(
     `filter_logic` says how the tag filters (`highlight`, `use_case`, `model_family`) combine.
 
     Args:
-        modality (Union[Unset, str]):
-        search (Union[Unset, str]):
-        highlight (Union[Unset, str]):
-        use_case (Union[Unset, str]):
-        model_family (Union[Unset, str]):
+        modality (Union[Unset, str]): Only models of this modality, e.g. `text_generation`,
+            `text_to_image`, `text_to_video`.
+        search (Union[Unset, str]): Only models whose name or alias contains this text (case-
+            insensitive).
+        highlight (Union[Unset, str]): A highlight tag, e.g. `new` or `popular`.
+        use_case (Union[Unset, str]): A use-case tag, e.g. `roleplay` or `coding`.
+        model_family (Union[Unset, str]): A model family, e.g. `qwen`.
         filter_logic (Union[Unset, ServerlessFilterLogic]): How the tag filters combine.
-        include_tag_counts (Union[Unset, bool]):  Default: True.
+        include_tag_counts (Union[Unset, bool]): Include how many models carry each tag (sent as
+            `true` / `false`). Default: True.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

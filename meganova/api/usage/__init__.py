@@ -56,6 +56,12 @@ class UsageResource(_t.SyncResource):
     ) -> UsageSummary:
         """Summarise usage over a time range (`GET /usage/summary`).
 
+        Args:
+            from_: Start of the range (inclusive), ISO 8601.
+            to: End of the range (exclusive), ISO 8601.
+            user_id: Only usage of this end user.
+            api_key: Only usage of this API key (its id, not the secret).
+
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
@@ -96,6 +102,11 @@ class UsageResource(_t.SyncResource):
         """Get usage per day and model over a time range (`GET /usage/time_range`).
 
         One row per day and model between `start_time` and `end_time`, with its tokens and cost.
+
+        Args:
+            start_time: Start of the range (inclusive), ISO 8601.
+            end_time: End of the range (exclusive), ISO 8601.
+            team_id: Only usage of this team.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
@@ -140,6 +151,12 @@ class AsyncUsageResource(_t.AsyncResource):
     ) -> UsageSummary:
         """Summarise usage over a time range (`GET /usage/summary`).
 
+        Args:
+            from_: Start of the range (inclusive), ISO 8601.
+            to: End of the range (exclusive), ISO 8601.
+            user_id: Only usage of this end user.
+            api_key: Only usage of this API key (its id, not the secret).
+
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
@@ -180,6 +197,11 @@ class AsyncUsageResource(_t.AsyncResource):
         """Get usage per day and model over a time range (`GET /usage/time_range`).
 
         One row per day and model between `start_time` and `end_time`, with its tokens and cost.
+
+        Args:
+            start_time: Start of the range (inclusive), ISO 8601.
+            end_time: End of the range (exclusive), ISO 8601.
+            team_id: Only usage of this team.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.

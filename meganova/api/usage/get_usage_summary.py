@@ -121,11 +121,11 @@ def sync_detailed(
     """Summarise usage over a time range
 
     Args:
-        from_ (datetime.datetime):
-        to (datetime.datetime):
+        from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        to (datetime.datetime): End of the range (exclusive), ISO 8601.
         group_by (Union[Unset, UsageGroupBy]):
-        user_id (Union[Unset, str]):
-        api_key (Union[Unset, str]):
+        user_id (Union[Unset, str]): Only usage of this end user.
+        api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,11 +162,11 @@ def sync(
     """Summarise usage over a time range
 
     Args:
-        from_ (datetime.datetime):
-        to (datetime.datetime):
+        from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        to (datetime.datetime): End of the range (exclusive), ISO 8601.
         group_by (Union[Unset, UsageGroupBy]):
-        user_id (Union[Unset, str]):
-        api_key (Union[Unset, str]):
+        user_id (Union[Unset, str]): Only usage of this end user.
+        api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -198,11 +198,11 @@ async def asyncio_detailed(
     """Summarise usage over a time range
 
     Args:
-        from_ (datetime.datetime):
-        to (datetime.datetime):
+        from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        to (datetime.datetime): End of the range (exclusive), ISO 8601.
         group_by (Union[Unset, UsageGroupBy]):
-        user_id (Union[Unset, str]):
-        api_key (Union[Unset, str]):
+        user_id (Union[Unset, str]): Only usage of this end user.
+        api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -237,11 +237,11 @@ async def asyncio(
     """Summarise usage over a time range
 
     Args:
-        from_ (datetime.datetime):
-        to (datetime.datetime):
+        from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        to (datetime.datetime): End of the range (exclusive), ISO 8601.
         group_by (Union[Unset, UsageGroupBy]):
-        user_id (Union[Unset, str]):
-        api_key (Union[Unset, str]):
+        user_id (Union[Unset, str]): Only usage of this end user.
+        api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

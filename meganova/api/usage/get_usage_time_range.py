@@ -110,9 +110,9 @@ def sync_detailed(
      One row per day and model between `start_time` and `end_time`, with its tokens and cost.
 
     Args:
-        start_time (datetime.datetime):
-        end_time (datetime.datetime):
-        team_id (Union[Unset, str]):
+        start_time (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        end_time (datetime.datetime): End of the range (exclusive), ISO 8601.
+        team_id (Union[Unset, str]): Only usage of this team.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,9 +147,9 @@ def sync(
      One row per day and model between `start_time` and `end_time`, with its tokens and cost.
 
     Args:
-        start_time (datetime.datetime):
-        end_time (datetime.datetime):
-        team_id (Union[Unset, str]):
+        start_time (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        end_time (datetime.datetime): End of the range (exclusive), ISO 8601.
+        team_id (Union[Unset, str]): Only usage of this team.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,9 +179,9 @@ async def asyncio_detailed(
      One row per day and model between `start_time` and `end_time`, with its tokens and cost.
 
     Args:
-        start_time (datetime.datetime):
-        end_time (datetime.datetime):
-        team_id (Union[Unset, str]):
+        start_time (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        end_time (datetime.datetime): End of the range (exclusive), ISO 8601.
+        team_id (Union[Unset, str]): Only usage of this team.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -214,9 +214,9 @@ async def asyncio(
      One row per day and model between `start_time` and `end_time`, with its tokens and cost.
 
     Args:
-        start_time (datetime.datetime):
-        end_time (datetime.datetime):
-        team_id (Union[Unset, str]):
+        start_time (datetime.datetime): Start of the range (inclusive), ISO 8601.
+        end_time (datetime.datetime): End of the range (exclusive), ISO 8601.
+        team_id (Union[Unset, str]): Only usage of this team.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -111,6 +111,9 @@ class VideosResource(_t.SyncResource):
 
         The job's current state; `url` is set once `status` is completed.
 
+        Args:
+            generation_id: The `id` the generation started with, e.g. `vgen_5f1c2a9e`.
+
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
@@ -208,6 +211,9 @@ class AsyncVideosResource(_t.AsyncResource):
         """Get a video generation (`GET /videos/generations/{generation_id}`).
 
         The job's current state; `url` is set once `status` is completed.
+
+        Args:
+            generation_id: The `id` the generation started with, e.g. `vgen_5f1c2a9e`.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.

@@ -88,7 +88,7 @@ def sync_detailed(
      The job's current state; `url` is set once `status` is completed.
 
     Args:
-        generation_id (str):
+        generation_id (str): The `id` the generation started with, e.g. `vgen_5f1c2a9e`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,7 +119,7 @@ def sync(
      The job's current state; `url` is set once `status` is completed.
 
     Args:
-        generation_id (str):
+        generation_id (str): The `id` the generation started with, e.g. `vgen_5f1c2a9e`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -145,7 +145,7 @@ async def asyncio_detailed(
      The job's current state; `url` is set once `status` is completed.
 
     Args:
-        generation_id (str):
+        generation_id (str): The `id` the generation started with, e.g. `vgen_5f1c2a9e`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,7 +174,7 @@ async def asyncio(
      The job's current state; `url` is set once `status` is completed.
 
     Args:
-        generation_id (str):
+        generation_id (str): The `id` the generation started with, e.g. `vgen_5f1c2a9e`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
