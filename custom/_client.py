@@ -22,6 +22,7 @@ import httpx
 from ._logging import setup_logging
 from ._options import (
     DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientOptions,
@@ -78,6 +79,7 @@ class _BaseClient(Generic[HttpT]):
         user_agent_extra: Optional[str] = None,
         default_headers: Optional[Mapping[str, str]] = None,
         http_client: Optional[HttpT] = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         """`api_key` falls back to MEGANOVA_API_KEY and `base_url` to MEGANOVA_BASE_URL, then production.
         `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `max_retries` counts retries after
@@ -91,6 +93,7 @@ class _BaseClient(Generic[HttpT]):
             region=region,
             user_agent_extra=user_agent_extra,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
         )
         if http_client is None:
             self._init(options, self._new_pool(options), owns_http=True)
