@@ -37,7 +37,9 @@ def _seconds(value: Any, name: str) -> Optional[float]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MeganovaError(f"{name} must be a number of seconds, an httpx.Timeout or None, not {type(value).__name__}.")
+        raise MeganovaError(
+            f"{name} must be a number of seconds, an httpx.Timeout or None, not {type(value).__name__}."
+        )
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
         raise MeganovaError(f"{name} must be a finite number of seconds >= 0 (or None for no limit), got {value!r}.")
@@ -61,7 +63,8 @@ def check_max_response_bytes(value: Any) -> int:
     """`max_response_bytes` checked: a whole number of bytes > 0."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise MeganovaError(f"max_response_bytes must be a whole number of bytes > 0, got {value!r}.")
-    return value
+    checked: int = value
+    return checked
 
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

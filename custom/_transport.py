@@ -19,6 +19,7 @@ Bounds on what a server can make a non-streamed call do:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from typing import Awaitable, Callable, Optional, Union
@@ -26,7 +27,7 @@ from typing import Awaitable, Callable, Optional, Union
 import httpx
 
 from . import _deadline
-from ._body import BodyReader
+from ._body import HEAD, BodyReader
 from ._logging import logger, redact_headers
 from ._options import ClientOptions
 from ._request import ensure_idempotency_key
@@ -75,18 +76,16 @@ class RetryState:
             raise error from exc
         return self._next(backoff(self.retries), scrub(repr(exc), self.secret))
 
-    def too_large(self, response: httpx.Response, reader: BodyReader) -> MeganovaError:
-        """The error for an answer whose body passed `reader.limit` bytes; not retried."""
-        note = (
-            f"the answer's body is larger than max_response_bytes ({reader.limit} bytes); it was not read further"
-        )
+    def too_large(self, response: httpx.Response, head: bytes, limit: int) -> MeganovaError:
+        """The error for an answer whose body passed `limit` bytes (`head`: its start); not retried."""
+        note = f"the answer's body is larger than max_response_bytes ({limit} bytes); it was not read further"
         status = response.status_code
         self._log(response)
         if status < 400:
             return validation_error(f"The answer was refused: {note}.", response)
         error: APIError = error_for_status(
             status,
-            reader.head(),
+            head,
             request_id=request_id_of(response),
             retry_after=parse_retry_after(response.headers),
             secret=self.secret,
@@ -178,7 +177,7 @@ class _Deadline:
 
     def __init__(self, budget: Optional[float]) -> None:
         self.at = None if budget is None else time.monotonic() + budget
-        self.token = _deadline.attempt_deadline.set(self.at)
+        self.token: Optional[contextvars.Token[Optional[float]]] = _deadline.attempt_deadline.set(self.at)
 
     def passed(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
@@ -235,15 +234,20 @@ class SyncSender:
     def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
         """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""
         reader = BodyReader(response.headers, self.options.max_response_bytes)
+        content: Optional[bytes] = getattr(response, "_content", None)
+        if content is not None:  # built with its body in memory (a mock)
+            if len(content) > reader.limit:
+                raise state.too_large(response, content[:HEAD], reader.limit)
+            return
         for raw in response.iter_raw():
             if not reader.feed(raw):
                 response.close()
-                raise state.too_large(response, reader)
+                raise state.too_large(response, reader.head(), reader.limit)
             if deadline.passed():
                 raise _timed_out(response.request)
         content = reader.finish()
         if content is None:
-            raise state.too_large(response, reader)
+            raise state.too_large(response, reader.head(), reader.limit)
         response._content = content
 
 
@@ -298,15 +302,20 @@ class AsyncSender:
     async def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
         """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""
         reader = BodyReader(response.headers, self.options.max_response_bytes)
+        content: Optional[bytes] = getattr(response, "_content", None)
+        if content is not None:  # built with its body in memory (a mock)
+            if len(content) > reader.limit:
+                raise state.too_large(response, content[:HEAD], reader.limit)
+            return
         async for raw in response.aiter_raw():
             if not reader.feed(raw):
                 await response.aclose()
-                raise state.too_large(response, reader)
+                raise state.too_large(response, reader.head(), reader.limit)
             if deadline.passed():
                 raise _timed_out(response.request)
         content = reader.finish()
         if content is None:
-            raise state.too_large(response, reader)
+            raise state.too_large(response, reader.head(), reader.limit)
         response._content = content
 
 

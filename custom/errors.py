@@ -276,9 +276,9 @@ def _from_json(data: Any) -> Optional[ErrorInfo]:
             if size > _MAX_MESSAGE:
                 break
         return ErrorInfo("; ".join(parts)[:_MAX_MESSAGE] or "validation error", body=data)
-    message = data.get("message")
-    if isinstance(message, str) and message:
-        return ErrorInfo(message, code=_text(data.get("code")), type=_text(data.get("type")), body=data)
+    text = data.get("message")
+    if isinstance(text, str) and text:
+        return ErrorInfo(text, code=_text(data.get("code")), type=_text(data.get("type")), body=data)
     return None
 
 

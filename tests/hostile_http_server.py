@@ -8,9 +8,9 @@ the client goes away (a write fails). The connection is closed after `respond` r
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
-import time
 import zlib
 from typing import Callable, List, Optional
 
@@ -38,10 +38,8 @@ class HostileServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stopped.set()
-        try:
+        with contextlib.suppress(OSError):
             self._listener.close()
-        except OSError:
-            pass
         for thread in self._threads:
             thread.join(10)
 
@@ -70,10 +68,8 @@ class HostileServer:
         except OSError:
             pass  # the client went away: what a hostile test expects
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def drip(self, conn: socket.socket, data: bytes, every: float) -> None:
         """Sends `data` one byte at a time, `every` seconds apart, until done or stopped."""
@@ -104,7 +100,9 @@ def _read_request(conn: socket.socket) -> Optional[bytes]:
     return head + b"\r\n\r\n" + body
 
 
-def answer(status: int, body: bytes, headers: Optional[List[str]] = None, content_type: str = "application/json") -> bytes:
+def answer(
+    status: int, body: bytes, headers: Optional[List[str]] = None, content_type: str = "application/json"
+) -> bytes:
     """A complete HTTP/1.1 answer with a Content-Length."""
     lines = [f"HTTP/1.1 {status} Hostile", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     lines += headers or []
@@ -135,7 +133,3 @@ def send_slowly(conn: socket.socket, data: bytes, server: HostileServer, piece: 
         if server.stopped.is_set():
             return
         conn.sendall(data[start : start + piece])
-
-
-def now() -> float:
-    return time.monotonic()
