@@ -23,6 +23,7 @@ import httpx
 from ._logging import setup_logging
 from ._options import (
     DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientOptions,
@@ -115,6 +116,7 @@ class _BaseClient(Generic[HttpT]):
         http_client: Optional[HttpT] = None,
         strict_response_validation: bool = False,
         send_api_key: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         """`api_key` falls back to MEGANOVA_API_KEY and `base_url` to MEGANOVA_BASE_URL, then production.
         `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `max_retries` counts retries after
@@ -132,6 +134,7 @@ class _BaseClient(Generic[HttpT]):
             default_headers=default_headers,
             strict_response_validation=strict_response_validation,
             send_api_key=send_api_key,
+            max_response_bytes=max_response_bytes,
         )
         if http_client is None:
             self._init(options, self._new_pool(options), owns_http=True)

@@ -5,8 +5,10 @@ Pure: nothing here does I/O. `ClientOptions` is what both `MegaNova` and `AsyncM
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Mapping, Optional, Union
+import re
+from typing import Any, Mapping, Optional, Union
 
 import attrs
 import httpx
@@ -19,6 +21,8 @@ DEFAULT_TIMEOUT = 60.0
 """Seconds for each read, write and pool wait; for a stream, the longest silence between two chunks."""
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""The most bytes a non-streamed answer's body may hold, counted after decoding (gzip and the like)."""
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 """httpx keeps only 20 idle connections by default, which churns with 64 requests in flight."""
 
@@ -28,13 +32,60 @@ BASE_URL_ENV = "MEGANOVA_BASE_URL"
 TimeoutTypes = Union[float, int, httpx.Timeout, None]
 
 
+def _seconds(value: Any, name: str) -> Optional[float]:
+    """A timeout value checked: None, or a finite number of seconds >= 0; else a `MeganovaError`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MeganovaError(
+            f"{name} must be a number of seconds, an httpx.Timeout or None, not {type(value).__name__}."
+        )
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise MeganovaError(f"{name} must be a finite number of seconds >= 0 (or None for no limit), got {value!r}.")
+    return seconds
+
+
 def make_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
-    """An `httpx.Timeout` from a number of seconds (connect capped at 5 s) or an `httpx.Timeout`."""
+    """An `httpx.Timeout` from a number of seconds (connect capped at 5 s) or an `httpx.Timeout`.
+    A negative, infinite or NaN number, or anything else, raises a `MeganovaError` naming `timeout`."""
     if isinstance(timeout, httpx.Timeout):
+        for part in ("connect", "read", "write", "pool"):
+            _seconds(getattr(timeout, part), f"timeout.{part}")
         return timeout
-    if timeout is None:
+    seconds = _seconds(timeout, "timeout")
+    if seconds is None:
         return httpx.Timeout(None, connect=DEFAULT_CONNECT_TIMEOUT)
-    return httpx.Timeout(float(timeout), connect=min(float(timeout), DEFAULT_CONNECT_TIMEOUT))
+    return httpx.Timeout(seconds, connect=min(seconds, DEFAULT_CONNECT_TIMEOUT))
+
+
+def check_max_response_bytes(value: Any) -> int:
+    """`max_response_bytes` checked: a whole number of bytes > 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise MeganovaError(f"max_response_bytes must be a whole number of bytes > 0, got {value!r}.")
+    checked: int = value
+    return checked
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def check_headers(headers: Mapping[str, str], name: str) -> None:
+    """Raise a `MeganovaError` naming `name` (the argument, e.g. "extra_headers") unless every header name
+    is an HTTP token and every value a str of printable ASCII (spaces and tabs allowed: no line breaks,
+    no control or non-ASCII characters). Values are never echoed: they may be credentials."""
+    if not isinstance(headers, Mapping):
+        raise MeganovaError(f"{name} must be a mapping of header names to str values, not {type(headers).__name__}.")
+    for key, value in headers.items():
+        if not isinstance(key, str) or not _TOKEN.fullmatch(key):
+            raise MeganovaError(f"{name}: {key!r:.60} is not a valid header name.")
+        if not isinstance(value, str):
+            raise MeganovaError(f"{name}[{key!r}] must be a str, not {type(value).__name__}.")
+        if not _VALUE.fullmatch(value):
+            raise MeganovaError(
+                f"{name}[{key!r}] contains a line break, a control or a non-ASCII character (not shown)."
+            )
 
 
 def resolve_api_key(api_key: Optional[str]) -> str:
@@ -58,7 +109,12 @@ def resolve_api_key(api_key: Optional[str]) -> str:
 def resolve_base_url(base_url: Optional[str]) -> str:
     """The URL given, else `MEGANOVA_BASE_URL`, else production; without a trailing slash, prefix kept."""
     url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-    parsed = httpx.URL(url)
+    if not isinstance(url, str):
+        raise MeganovaError(f"base_url must be a str, not {type(url).__name__}.")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise MeganovaError(f"base_url is not a valid URL ({exc}): {url!r}.") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise MeganovaError(f"base_url must be an http(s) URL with a host, got {url!r}.")
     return url.rstrip("/")
@@ -90,6 +146,8 @@ class ClientOptions:
     """Check every field of an answer when it arrives (else each when it is read)."""
     send_api_key: bool = True
     """Send `Authorization: Bearer <api_key>` (a Studio agent's key travels in the path instead)."""
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    """The most bytes (decoded) a non-streamed answer's body may hold; past it the call fails."""
     headers: Mapping[str, str] = attrs.field(init=False, repr=False)
     """The headers every request carries: auth, User-Agent, X-MN-SDK, X-MN-Region, the caller's defaults."""
     stream_headers: Mapping[str, str] = attrs.field(init=False, repr=False)
@@ -106,6 +164,7 @@ class ClientOptions:
             "User-Agent": user_agent(self.user_agent_extra),
             "X-MN-SDK": "python",
             "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",  # the encodings our body reader decodes in bounded steps
         }
         if not self.send_api_key:
             del headers["Authorization"]
@@ -127,6 +186,7 @@ class ClientOptions:
         default_headers: Optional[Mapping[str, str]],
         strict_response_validation: bool = False,
         send_api_key: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> ClientOptions:
         """Validated options, with the environment's fallbacks applied."""
         if not isinstance(max_retries, int) or max_retries < 0:
@@ -134,6 +194,8 @@ class ClientOptions:
         for name, value in (("region", region), ("user_agent_extra", user_agent_extra or "")):
             if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
                 raise MeganovaError(f"{name} must not contain control characters.")
+        if default_headers is not None:
+            check_headers(default_headers, "default_headers")
         return cls(
             api_key=resolve_api_key(api_key),
             base_url=resolve_base_url(base_url),
@@ -144,4 +206,5 @@ class ClientOptions:
             default_headers=dict(default_headers or {}),
             strict_response_validation=bool(strict_response_validation),
             send_api_key=send_api_key,
+            max_response_bytes=check_max_response_bytes(max_response_bytes),
         )

@@ -2,7 +2,8 @@
 
 Whatever a 2xx body holds (not JSON, an HTML page, missing fields, wrong types), the caller gets a
 model or an `APIResponseValidationError` with status, request id and body: never a `KeyError`,
-`JSONDecodeError` or `TypeError`.
+`JSONDecodeError`, `TypeError` or `RecursionError` (JSON nested too deep is "not JSON"). The API key,
+should the server echo it, is scrubbed from the error (it is read from the request's Authorization).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, Optional, TypeVar
 
 import httpx
 
-from .errors import APIResponseValidationError
+from .errors import APIResponseValidationError, scrub
 
 T = TypeVar("T")
 
@@ -26,11 +27,31 @@ def request_id_of(response: httpx.Response) -> Optional[str]:
     return request_id
 
 
+def secret_of(response: httpx.Response) -> Optional[str]:
+    """The API key the request was sent with (to scrub from errors), from its `Authorization` header."""
+    request = response._request  # None for a response built by hand
+    if request is None:
+        return None
+    auth: Optional[str] = request.headers.get("authorization")
+    return auth[7:] if auth and auth[:7].lower() == "bearer " else auth
+
+
 def _body_for_error(response: httpx.Response) -> Any:
     try:
         return json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.content[:_MAX_BODY].decode(errors="replace")
+
+
+def validation_error(message: str, response: httpx.Response, body: Any = None) -> APIResponseValidationError:
+    """An `APIResponseValidationError` for `response`, the key scrubbed from every field."""
+    secret = secret_of(response)
+    return APIResponseValidationError(
+        scrub(message, secret),
+        status=response.status_code,
+        request_id=scrub(request_id_of(response), secret),
+        body=scrub(body, secret),
+    )
 
 
 def parse_model(cls: type[T], response: httpx.Response, strict: bool = False) -> T:
@@ -46,16 +67,17 @@ def parse_model(cls: type[T], response: httpx.Response, strict: bool = False) ->
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         detail = (
             "not JSON"
-            if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError))
+            if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError, RecursionError))
             else f"{type(exc).__name__}: {exc}"
         )
         content_type = response.headers.get("content-type", "no content type")
-        raise APIResponseValidationError(
-            f"The answer is not a valid {cls.__name__} ({detail}; {content_type}).",
-            status=response.status_code,
-            request_id=request_id_of(response),
-            body=_body_for_error(response),
-        ) from exc
+        error = validation_error(
+            f"The answer is not a valid {cls.__name__} ({detail}; {content_type}).", response, _body_for_error(response)
+        )
+        secret = secret_of(response)
+        if secret and secret in str(exc):
+            raise error from None  # the cause would show the key
+        raise error from exc
     if hasattr(model, "request_id"):
         model.request_id = request_id_of(response)
     return model  # type: ignore[no-any-return]
@@ -91,9 +113,14 @@ def is_event_stream(response: httpx.Response) -> bool:
 
 def not_an_event_stream(response: httpx.Response) -> APIResponseValidationError:
     """The error for a streamed answer that is not an event stream (its body must have been read)."""
-    return APIResponseValidationError(
+    return validation_error(
         f"Asked for an event stream, the server answered {response.headers.get('content-type')}.",
-        status=response.status_code,
-        request_id=request_id_of(response),
-        body=_body_for_error(response),
+        response,
+        _body_for_error(response),
     )
+
+
+def is_sse_content_type(response: httpx.Response) -> bool:
+    """Whether the answer says it is an event stream (`text/event-stream`, any parameters)."""
+    content_type: str = response.headers.get("content-type", "")
+    return content_type[:17].lower() == "text/event-stream"

@@ -8,11 +8,15 @@ The wait: `retry-after-ms`, else `retry-after` (seconds or an HTTP date), used a
 more than 0 and at most `MAX_RETRY_AFTER` seconds; a longer one is not waited out (the error is
 raised at once, with `retry_after` set). Without one: `min(0.5 * 2**n, 8)` seconds, less up to 25 %
 jitter, for the n-th retry (n from 0).
+
+An unreadable wait (not a number nor an HTTP date, NaN, infinite, more than `MAX_READABLE_WAIT`
+either way, a date no clock can hold) counts as absent: whatever the header says, it never raises.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from typing import Callable, Mapping, Optional
@@ -21,30 +25,43 @@ INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
 
+MAX_READABLE_WAIT = 366 * 86400.0
+"""A wait longer than a year (or a date further than that either way) is read as no wait given."""
+
 _RETRY_STATUSES = frozenset({408, 409, 429})
 
 
+def _readable(seconds: float) -> Optional[float]:
+    return seconds if math.isfinite(seconds) and -MAX_READABLE_WAIT <= seconds <= MAX_READABLE_WAIT else None
+
+
 def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -> Optional[float]:
-    """Seconds the server asked us to wait, from `retry-after-ms` or `retry-after`; None if absent or unreadable."""
+    """Seconds the server asked us to wait, from `retry-after-ms` or `retry-after`; None if absent or
+    unreadable. Never raises."""
     value = headers.get("retry-after-ms")
     if value is not None:
         try:
-            return float(value) / 1000.0
+            wait = _readable(float(value) / 1000.0)
         except ValueError:
-            pass
+            wait = None
+        if wait is not None:
+            return wait
     value = headers.get("retry-after")
     if value is None:
         return None
     value = value.strip()
     try:
-        return float(value)
+        return _readable(float(value))
     except ValueError:
         pass
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
+    try:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
+        when = email.utils.mktime_tz(parsed)
+    except (ValueError, TypeError, IndexError, OverflowError, OSError):  # dates no clock can hold
         return None
-    when = email.utils.mktime_tz(parsed)
-    return when - (time.time() if now is None else now)
+    return _readable(when - (time.time() if now is None else now))
 
 
 def is_retryable_status(status: int, headers: Mapping[str, str]) -> bool:

@@ -1,34 +1,55 @@
 """Sending one request with retries. The decisions live in `RetryState` (pure, shared); only the two
-small loops below, one sync and one async, do I/O: send, read, sleep."""
+small loops below, one sync and one async, do I/O: send, read, sleep.
+
+Bounds on what a server can make a non-streamed call do:
+- Time: each attempt has a deadline, `timeout` seconds after it starts (for an `httpx.Timeout`, the
+  largest of its connect, read, write and pool values; none when read is None). Every connect, read and
+  write of the attempt gets only the time left (`_deadline.py`), so a body or headers dripped a byte at
+  a time, or `100 Continue` sent forever, end in `APITimeoutError` (retried like any timeout) once it
+  passes. `timeout=0` raises `APITimeoutError` at once. With your own `http_client=` the deadline is
+  checked between body pieces only. A stream's body is not bounded by it (there `timeout` is the
+  longest silence between chunks).
+- Memory: a body is read in pieces, counted after decoding (gzip, ...), up to `max_response_bytes`
+  (64 MiB by default); past it the connection is closed and the call fails, not retried: a 2xx with
+  `APIResponseValidationError`, an error answer with its status's `APIError` holding the start of the
+  body. A `text/event-stream` answer to a non-streamed call is refused unread.
+- Secrets: the API key, echoed anywhere by the server, is scrubbed from errors and log lines.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from typing import Awaitable, Callable, Optional, Union
 
 import httpx
 
+from . import _deadline
+from ._body import HEAD, BodyReader
 from ._logging import logger, redact_headers
 from ._options import ClientOptions
 from ._request import ensure_idempotency_key
-from ._response import is_event_stream
+from ._response import is_event_stream, is_sse_content_type, request_id_of, validation_error
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
-from .errors import APIConnectionError, APITimeoutError, MeganovaError, error_for_status
+from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status, scrub
 
 # Transport failures worth another attempt: the request may not have reached the server, or its
 # answer was lost; POSTs carry an Idempotency-Key, so a retry never makes the server act twice.
 RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
-def connection_error(exc: Exception, request: Optional[httpx.Request] = None) -> MeganovaError:
-    """The `APIConnectionError` (or `APITimeoutError`) for an httpx failure."""
+def connection_error(
+    exc: Exception, request: Optional[httpx.Request] = None, secret: Optional[str] = None
+) -> MeganovaError:
+    """The `APIConnectionError` (or `APITimeoutError`) for an httpx failure; `secret` scrubbed from it
+    (h11 quotes a malformed status line or header in its message)."""
     where = f" ({request.method} {request.url.copy_with(query=None)})" if request is not None else ""
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Request timed out: {type(exc).__name__}{where}")
     detail = str(exc) or type(exc).__name__
-    return APIConnectionError(f"Connection error: {detail}{where}")
+    return APIConnectionError(scrub(f"Connection error: {detail}{where}", secret))
 
 
 class RetryState:
@@ -49,8 +70,38 @@ class RetryState:
     def after_error(self, exc: Exception) -> float:
         """Seconds to wait before retrying after a transport failure; raises when it is not retried."""
         if not isinstance(exc, RETRYABLE_ERRORS) or self.retries >= self.max_retries:
-            raise connection_error(exc, self.request) from exc
-        return self._next(backoff(self.retries), repr(exc))
+            error = connection_error(exc, self.request, self.secret)
+            if self.secret and self.secret in str(exc):
+                raise error from None  # the cause would show the key
+            raise error from exc
+        return self._next(backoff(self.retries), scrub(repr(exc), self.secret))
+
+    def too_large(self, response: httpx.Response, head: bytes, limit: int) -> MeganovaError:
+        """The error for an answer whose body passed `limit` bytes (`head`: its start); not retried."""
+        note = f"the answer's body is larger than max_response_bytes ({limit} bytes); it was not read further"
+        status = response.status_code
+        self._log(response)
+        if status < 400:
+            return validation_error(f"The answer was refused: {note}.", response)
+        error: APIError = error_for_status(
+            status,
+            head,
+            request_id=request_id_of(response),
+            retry_after=parse_retry_after(response.headers),
+            secret=self.secret,
+        )
+        error.message = f"{error.message} [{note}]"
+        error.args = (error.message,)
+        return error
+
+    def event_stream_refused(self, response: httpx.Response) -> MeganovaError:
+        """The error for a `text/event-stream` answer to a call that did not ask for a stream."""
+        self._log(response)
+        return validation_error(
+            f"Asked for a JSON answer, the server answered {response.headers.get('content-type')} "
+            "(an event stream); it was not read.",
+            response,
+        )
 
     def after_response(self, response: httpx.Response) -> Optional[float]:
         """None when `response` is the answer; else seconds to wait before a retry. Raises a mapped
@@ -96,13 +147,45 @@ class RetryState:
                 self.request.method,
                 self.request.url.copy_with(query=None),
                 response.status_code,
-                response.headers.get("x-request-id"),
+                scrub(response.headers.get("x-request-id"), self.secret),
             )
 
 
 def _must_read(response: httpx.Response, stream: bool) -> bool:
     """Whether the body is read inside the retry loop: always, but for a successful event stream."""
     return not stream or response.status_code >= 400 or not is_event_stream(response)
+
+
+def _refused(response: httpx.Response, stream: bool, state: RetryState) -> bool:
+    """Whether the answer is an event stream to a non-streamed call, to refuse unread. (The raw bridge,
+    which hands every answer back, reads it like any body, within `max_response_bytes`.)"""
+    return not stream and state.raise_for_status and response.status_code < 400 and is_sse_content_type(response)
+
+
+def _timed_out(request: httpx.Request) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout("The attempt's time is up.", request=request)
+
+
+def _zero_budget(request: httpx.Request) -> APITimeoutError:
+    return APITimeoutError(f"Request timed out: timeout is 0 ({request.method} {request.url.copy_with(query=None)})")
+
+
+class _Deadline:
+    """The deadline of one attempt, set for this thread or task while the attempt runs."""
+
+    __slots__ = ("at", "token")
+
+    def __init__(self, budget: Optional[float]) -> None:
+        self.at = None if budget is None else time.monotonic() + budget
+        self.token: Optional[contextvars.Token[Optional[float]]] = _deadline.attempt_deadline.set(self.at)
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def end(self) -> None:
+        if self.token is not None:
+            _deadline.attempt_deadline.reset(self.token)
+            self.token = None
 
 
 class SyncSender:
@@ -112,27 +195,60 @@ class SyncSender:
         self.http = http
         self.options = options
         self.sleep = sleep
+        _deadline.install(http)
 
     def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful body is left unread.
         `state`: a call's own retry bookkeeping (one already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
+        budget = _deadline.budget_of(request)
+        if budget is not None and budget <= 0:
+            raise _zero_budget(request)
         while True:
             response: Optional[httpx.Response] = None
+            failure: Optional[httpx.HTTPError] = None
+            deadline = _Deadline(budget)
             try:
                 response = self.http.send(request, stream=True)
+                if _refused(response, stream, state):
+                    response.close()
+                    raise state.event_stream_refused(response)
                 if _must_read(response, stream):
-                    response.read()
+                    self._read(response, state, deadline)
             except httpx.HTTPError as exc:
+                failure = exc  # handled below, outside this block: an error raised for it has no __context__
+            finally:
+                deadline.end()
+            if failure is not None:
                 if response is not None:
                     response.close()
-                self.sleep(state.after_error(exc))
+                self.sleep(state.after_error(failure))
                 continue
+            assert response is not None
             wait = state.after_response(response)
             if wait is None:
                 return response
             response.close()
             self.sleep(wait)
+
+    def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
+        """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""
+        reader = BodyReader(response.headers, self.options.max_response_bytes)
+        content: Optional[bytes] = getattr(response, "_content", None)
+        if content is not None:  # built with its body in memory (a mock)
+            if len(content) > reader.limit:
+                raise state.too_large(response, content[:HEAD], reader.limit)
+            return
+        for raw in response.iter_raw():
+            if not reader.feed(raw):
+                response.close()
+                raise state.too_large(response, reader.head(), reader.limit)
+            if deadline.passed():
+                raise _timed_out(response.request)
+        content = reader.finish()
+        if content is None:
+            raise state.too_large(response, reader.head(), reader.limit)
+        response._content = content
 
 
 class AsyncSender:
@@ -147,27 +263,60 @@ class AsyncSender:
         self.http = http
         self.options = options
         self.sleep = sleep
+        _deadline.install(http)
 
     async def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful body is left unread.
         `state`: a call's own retry bookkeeping (one already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
+        budget = _deadline.budget_of(request)
+        if budget is not None and budget <= 0:
+            raise _zero_budget(request)
         while True:
             response: Optional[httpx.Response] = None
+            failure: Optional[httpx.HTTPError] = None
+            deadline = _Deadline(budget)
             try:
                 response = await self.http.send(request, stream=True)
+                if _refused(response, stream, state):
+                    await response.aclose()
+                    raise state.event_stream_refused(response)
                 if _must_read(response, stream):
-                    await response.aread()
+                    await self._read(response, state, deadline)
             except httpx.HTTPError as exc:
+                failure = exc  # handled below, outside this block: an error raised for it has no __context__
+            finally:
+                deadline.end()
+            if failure is not None:
                 if response is not None:
                     await response.aclose()
-                await self.sleep(state.after_error(exc))
+                await self.sleep(state.after_error(failure))
                 continue
+            assert response is not None
             wait = state.after_response(response)
             if wait is None:
                 return response
             await response.aclose()
             await self.sleep(wait)
+
+    async def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
+        """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""
+        reader = BodyReader(response.headers, self.options.max_response_bytes)
+        content: Optional[bytes] = getattr(response, "_content", None)
+        if content is not None:  # built with its body in memory (a mock)
+            if len(content) > reader.limit:
+                raise state.too_large(response, content[:HEAD], reader.limit)
+            return
+        async for raw in response.aiter_raw():
+            if not reader.feed(raw):
+                await response.aclose()
+                raise state.too_large(response, reader.head(), reader.limit)
+            if deadline.passed():
+                raise _timed_out(response.request)
+        content = reader.finish()
+        if content is None:
+            raise state.too_large(response, reader.head(), reader.limit)
+        response._content = content
 
 
 Sender = Union[SyncSender, AsyncSender]

@@ -39,7 +39,44 @@ __all__ = [
     "UnprocessableEntityError",
     "error_for_status",
     "parse_error_body",
+    "scrub",
 ]
+
+MASK = "sk-***"
+"""What a secret (the API key) echoed by a server is replaced with."""
+
+
+def scrub(value: Any, secret: Optional[str]) -> Any:
+    """`value` with every occurrence of `secret` in its strings replaced by `MASK`: a str, or a JSON-like
+    tree of dicts and lists (keys too), copied only where needed; other values are returned as they are.
+    Iterative, so a body nested thousands deep is no problem. The one scrubber of the SDK."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return value.replace(secret, MASK) if secret in value else value
+    if not isinstance(value, (dict, list)):
+        return value
+    holder: list[Any] = [None]
+    todo: list[tuple[Any, Any, Any]] = [(holder, 0, value)]
+    while todo:
+        parent, key, item = todo.pop()
+        if isinstance(item, str):
+            parent[key] = item.replace(secret, MASK) if secret in item else item
+        elif isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            parent[key] = copy
+            for name, child in item.items():
+                if isinstance(name, str) and secret in name:
+                    name = name.replace(secret, MASK)
+                copy[name] = None
+                todo.append((copy, name, child))
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            parent[key] = items
+            todo.extend((items, index, child) for index, child in enumerate(item))
+        else:
+            parent[key] = item
+    return holder[0]
 
 
 class MeganovaError(Exception):
@@ -174,18 +211,51 @@ class ErrorInfo:
 
 
 def _text(value: Any) -> Optional[str]:
-    return None if value is None else str(value)
+    """A field (code, type, param) as text: a str as it is, a number as digits, anything else as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON of a parsed value, at most `_MAX_MESSAGE` characters."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:_MAX_MESSAGE]
+    except (ValueError, TypeError, RecursionError):
+        return f"a {type(value).__name__} that cannot be shown"
+
+
+def _message(value: Any) -> Optional[str]:
+    """A message field as text (a str as sent, anything else as JSON); None when empty or absent."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    return value if isinstance(value, str) else _json_text(value)
+
+
+def _detail_item(item: Any) -> str:
+    """One item of a FastAPI validation list: `loc: msg` when it has that shape, else its JSON."""
+    if not isinstance(item, dict):
+        return item if isinstance(item, str) else _json_text(item)
+    loc = item.get("loc")
+    if isinstance(loc, list):
+        where = ".".join(p if isinstance(p, str) else _json_text(p) for p in loc if p != "body")
+    else:
+        where = _text(loc) or ""
+    msg = _message(item.get("msg")) or _json_text(item)
+    return f"{where}: {msg}" if where else msg
 
 
 def _from_json(data: Any) -> Optional[ErrorInfo]:
-    """Reads the error shapes seen in the wild; None when `data` is none of them."""
+    """Reads the error shapes seen in the wild; None when `data` is none of them. Total: any JSON works."""
     if not isinstance(data, dict):
         return None
     error = data.get("error")
     if isinstance(error, dict):  # OpenAI style: {"error": {"message", "type", "code", "param"}}
-        message = error.get("message") or error.get("detail") or json.dumps(error)[:_MAX_MESSAGE]
+        message = _message(error.get("message")) or _message(error.get("detail")) or _json_text(error)
         return ErrorInfo(
-            str(message),
+            message,
             type=_text(error.get("type")),
             code=_text(error.get("code")),
             param=_text(error.get("param")),
@@ -198,30 +268,35 @@ def _from_json(data: Any) -> Optional[ErrorInfo]:
         return ErrorInfo(detail, body=data)
     if isinstance(detail, list):  # FastAPI validation: {"detail": [{"loc": [...], "msg": ...}]}
         parts = []
+        size = 0
         for item in detail:
-            if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-                parts.append(f"{loc}: {item.get('msg', item)}" if loc else str(item.get("msg", item)))
-            else:
-                parts.append(str(item))
+            part = _detail_item(item)
+            parts.append(part)
+            size += len(part) + 2
+            if size > _MAX_MESSAGE:
+                break
         return ErrorInfo("; ".join(parts)[:_MAX_MESSAGE] or "validation error", body=data)
-    message = data.get("message")
-    if isinstance(message, str) and message:
-        return ErrorInfo(message, code=_text(data.get("code")), type=_text(data.get("type")), body=data)
+    text = data.get("message")
+    if isinstance(text, str) and text:
+        return ErrorInfo(text, code=_text(data.get("code")), type=_text(data.get("type")), body=data)
     return None
 
 
 def parse_error_body(status: int, content: bytes) -> ErrorInfo:
-    """What an error answer's body says. Never raises, whatever the body: JSON, HTML, text or nothing."""
+    """What an error answer's body says. Never raises, whatever the body: JSON of any shape or depth,
+    HTML, text or nothing. JSON too deep to parse is shown as text."""
     stripped = content.strip()
     if not stripped:
         return ErrorInfo(f"HTTP {status} with an empty body", body=None)
     try:
         data = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     else:
-        info = _from_json(data)
+        try:
+            info = _from_json(data)
+        except RecursionError:  # a shape nested near the parser's limit
+            info = None
         if info is not None:
             return info
         return ErrorInfo(f"HTTP {status}: {stripped[:_MAX_MESSAGE].decode(errors='replace')}", body=data)
@@ -230,7 +305,7 @@ def parse_error_body(status: int, content: bytes) -> ErrorInfo:
         title = _HTML_TITLE.search(stripped)
         what = title.group(1).decode(errors="replace").strip() if title else "an HTML error page"
         return ErrorInfo(f"HTTP {status}: {' '.join(what.split())[:_MAX_MESSAGE]}", body=text)
-    return ErrorInfo(f"HTTP {status}: {' '.join(text.split())[:_MAX_MESSAGE]}", body=text)
+    return ErrorInfo(f"HTTP {status}: {' '.join(text[: _MAX_MESSAGE * 4].split())[:_MAX_MESSAGE]}", body=text)
 
 
 def error_for_status(
@@ -243,7 +318,7 @@ def error_for_status(
 ) -> APIError:
     """The `APIError` subclass for an error answer, with everything its body says.
 
-    `secret` (the API key) is scrubbed from the message, should the server echo it.
+    `secret` (the API key) is scrubbed from every field, should the server echo it.
     """
     info = parse_error_body(status, content)
     return api_error(status, info, request_id=request_id, retry_after=retry_after, secret=secret)
@@ -257,25 +332,19 @@ def api_error(
     retry_after: Optional[float] = None,
     secret: Optional[str] = None,
 ) -> APIError:
-    """The `APIError` subclass for `status`, built from an `ErrorInfo`."""
+    """The `APIError` subclass for `status`, built from an `ErrorInfo`; `secret` scrubbed from every field."""
     if status >= 500:
         cls: type[APIError] = InternalServerError
     else:
         cls = _STATUS_ERRORS.get(status, APIError)
-    message = info.message
-    body = info.body
-    if secret and secret in message:
-        message = message.replace(secret, "sk-***")
-    if secret and isinstance(body, str) and secret in body:
-        body = body.replace(secret, "sk-***")
     return cls(
-        message,
+        scrub(info.message, secret),
         status=status,
-        code=info.code,
-        type=info.type,
-        param=info.param,
-        request_id=request_id,
-        body=body,
+        code=scrub(info.code, secret),
+        type=scrub(info.type, secret),
+        param=scrub(info.param, secret),
+        request_id=scrub(request_id, secret),
+        body=scrub(info.body, secret),
         retry_after=retry_after,
     )
 

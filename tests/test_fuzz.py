@@ -5,12 +5,18 @@ Server behaviour (status, headers, body bytes, SSE streams split into random pie
 at random and served through `httpx.MockTransport` (fast, 2,000 examples per client flavour in
 `make test`; MEGANOVA_FUZZ_EXAMPLES raises it, as `make fuzz` does), and in a smaller run over real
 sockets by `MockServer`. `derandomize=True` makes every run draw the same examples: CI is reproducible.
+
+The hostile shapes are drawn too, not only hand-picked: JSON nested up to 100,000 deep (on 2xx and error
+answers), error bodies whose `detail` items, `loc`, `message`, `code`... are of any JSON type, absurd
+`Retry-After`/`retry-after-ms` values (huge, negative, NaN, infinite, dates in the year 10^12). The pure
+parsers behind them (error bodies, Retry-After, the key scrubber) have properties of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -20,6 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
+from meganova.custom._retry import parse_retry_after, wait_before_retry
+from meganova.custom.errors import MASK, error_for_status, scrub
 from meganova.testing import MockServer
 
 from conftest import CHAT_RESPONSE, MODEL_INFO, Pieces
@@ -39,6 +47,80 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
+
+PURE_EXAMPLES = max(100, EXAMPLES // 10)
+"""Examples for the pure parsers' properties (fast: no client, no transport)."""
+
+ascii_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
+
+
+@st.composite
+def deep_json(draw: Any) -> bytes:
+    """JSON nested from a few levels to 100,000 deep (the parsers' recursion limit is about 1,000), as
+    a bare document or inside an error shape."""
+    depth = draw(st.sampled_from([5, 900, 990, 1000, 1010, 5000, 100_000]) | st.integers(1, 3000))
+    opener, closer = draw(
+        st.sampled_from([(b"[", b"]"), (b'{"a":', b"}"), (b'{"error":', b"}"), (b'{"detail":[', b"]}")])
+    )
+    inner = draw(st.sampled_from([b"1", b'"x"', b"null", b"[]", b"{}"]))
+    wrap = draw(st.sampled_from([b"%s", b'{"error": %s}', b'{"detail": [%s]}', b'{"error": {"message": %s}}']))
+    return wrap % (opener * depth + inner + closer * depth)
+
+
+odd_items = json_values | st.fixed_dictionaries(
+    {}, optional={"loc": json_values, "msg": json_values, "type": json_values, "ctx": json_values}
+)
+error_shapes = st.one_of(
+    st.builds(lambda items: {"detail": items}, st.lists(odd_items, max_size=5)),
+    st.builds(lambda detail: {"detail": detail}, json_values),
+    st.builds(
+        lambda error: {"error": error},
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "message": json_values,
+                "code": json_values,
+                "type": json_values,
+                "param": json_values,
+                "detail": json_values,
+            },
+        ),
+    ),
+    st.builds(lambda error: {"error": error}, json_values),
+    st.builds(lambda message, code: {"message": message, "code": code, "type": code}, json_values, json_values),
+    json_values,
+)
+error_bodies = st.one_of(
+    error_shapes.map(lambda shape: json.dumps(shape).encode()), deep_json(), st.binary(max_size=60)
+)
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo"]
+http_dates = st.builds(
+    lambda weekday, day, month, year, clock, zone: f"{weekday}, {day:02d} {month} {year} {clock} {zone}",
+    st.sampled_from(["Mon", "Fri", "Xyz"]),
+    st.integers(0, 99),
+    st.sampled_from(MONTHS),
+    st.integers(0, 5000) | st.integers(0, 10**15),
+    st.sampled_from(["23:59:59", "00:00:00", "99:99:99", "1:2"]),
+    st.sampled_from(["GMT", "+0000", "-9999", "+99999999", "UTC"]),
+)
+wait_numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(["1e400", "-1e400", "nan", "-nan", "inf", "Infinity", "1_0", "0x10", "", " 3 ", "1e308"]),
+)
+retry_values = st.one_of(http_dates, wait_numbers, ascii_text)
+
+
+@st.composite
+def retry_headers(draw: Any) -> Dict[str, str]:
+    headers: Dict[str, str] = {}
+    if draw(st.booleans()):
+        headers["retry-after"] = draw(retry_values)
+    if draw(st.booleans()):
+        headers["retry-after-ms"] = draw(retry_values)
+    return headers
+
 
 CHUNK = {
     "id": "c1",
@@ -162,12 +244,19 @@ def answers(draw: Any) -> Answer:
     if draw(st.booleans()):
         headers["retry-after"] = draw(
             st.sampled_from(["0", "1", "-3", "abc", "1e9", "Wed, 21 Oct 2015 07:28:00 GMT", "nan", "inf", ""])
+            | retry_values
         )
+    if draw(st.integers(0, 3)) == 0:
+        headers["retry-after-ms"] = draw(retry_values)
     if draw(st.booleans()):
         headers["x-should-retry"] = draw(st.sampled_from(["true", "false", "maybe"]))
     if draw(st.booleans()):
         headers["x-request-id"] = draw(st.text(alphabet="abcdef0123456789_-", max_size=16))
-    kind = draw(st.sampled_from(["json", "mutated-chat", "mutated-model", "mutated-list", "bytes", "sse", "html"]))
+    kind = draw(
+        st.sampled_from(
+            ["json", "mutated-chat", "mutated-model", "mutated-list", "bytes", "sse", "html", "deep", "error-shape"]
+        )
+    )
     error: Optional[Exception] = None
     if draw(st.integers(0, 9)) == 0:
         error = draw(
@@ -189,6 +278,10 @@ def answers(draw: Any) -> Answer:
             body = json.dumps(draw(mutated({"object": "list", "data": [MODEL_INFO]}))).encode()
         elif kind == "html":
             body = b"<html><head><title>" + draw(st.binary(max_size=20)) + b"</title></head></html>"
+        elif kind == "deep":
+            body = draw(deep_json())
+        elif kind == "error-shape":
+            body = json.dumps(draw(error_shapes)).encode()
         else:
             body = draw(st.binary(max_size=200))
         cut = draw(st.integers(0, len(body)))
@@ -324,6 +417,72 @@ def test_clients_over_real_sockets_raise_only_meganova_errors(
         SOCKET_COUNT.record(_outcome(lambda: _call_sync(client, op)))
     finally:
         client.close()
+
+
+PURE = settings(
+    max_examples=PURE_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    database=None,
+)
+
+
+@PURE
+@given(status=st.sampled_from([400, 401, 404, 409, 422, 429, 500, 503, 599]), body=error_bodies)
+def test_an_error_body_of_any_shape_or_depth_gives_a_readable_error(status: int, body: bytes) -> None:
+    error = error_for_status(status, body, request_id="req", secret="sk-fuzz-secret")
+    assert error.status == status
+    assert isinstance(error.message, str) and error.message
+    for field in (error.code, error.type, error.param):
+        assert field is None or isinstance(field, str)
+    assert str(error) and repr(error)
+
+
+@PURE
+@given(headers=retry_headers())
+def test_any_retry_after_is_a_finite_wait_or_none(headers: Dict[str, str]) -> None:
+    wait = parse_retry_after(headers)
+    assert wait is None or math.isfinite(wait)
+    chosen = wait_before_retry(0, wait)
+    assert chosen is None or (math.isfinite(chosen) and chosen >= 0)
+
+
+SECRET = "sk-fuzz-0123456789"
+
+
+@st.composite
+def with_secret(draw: Any) -> Any:
+    """A JSON value with the secret planted in some of its strings (keys too), maybe deep."""
+    value = draw(
+        st.recursive(
+            st.none() | st.integers() | st.sampled_from(["", "x", SECRET, f"a{SECRET}b", SECRET * 2]) | ascii_text,
+            lambda children: st.lists(children, max_size=4)
+            | st.dictionaries(st.sampled_from(["k", SECRET, f"{SECRET}!"]) | ascii_text, children, max_size=4),
+            max_leaves=16,
+        )
+    )
+    for _ in range(draw(st.sampled_from([0, 0, 10, 3000]))):
+        value = [value, {"d": SECRET}]
+    return value
+
+
+@PURE
+@given(value=with_secret())
+def test_the_scrubber_leaves_no_trace_of_the_key(value: Any) -> None:
+    cleaned = scrub(value, SECRET)
+    stack = [cleaned]
+    while stack:  # walked without recursion: the value may be 3,000 deep
+        item = stack.pop()
+        if isinstance(item, str):
+            assert SECRET not in item
+        elif isinstance(item, dict):
+            assert all(SECRET not in key for key in item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    if isinstance(value, str) and SECRET in value:
+        assert MASK in cleaned
 
 
 def test_fuzz_summary() -> None:
