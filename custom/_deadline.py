@@ -151,20 +151,15 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
-def install(http: Union[httpx.Client, httpx.AsyncClient]) -> bool:
-    """Put the deadline backend under the httpcore pools of a client whose transport is our own
-    `ShardedTransport`/`AsyncShardedTransport` (idempotent); False, changing nothing, for any other."""
-    from ._pool import AsyncShardedTransport, ShardedTransport
-
-    transport = getattr(http, "_transport", None)
-    if not isinstance(transport, (ShardedTransport, AsyncShardedTransport)):
+def install(shard: Union[httpx.HTTPTransport, httpx.AsyncHTTPTransport]) -> bool:
+    """Put the deadline backend under the httpcore pool of one of our pool's shards (idempotent), as
+    `_pool` builds it; False, changing nothing, where httpx/httpcore's insides differ (then only the
+    between-pieces check of the body remains)."""
+    pool = getattr(shard, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is None:
         return False
-    for shard in transport._shards:
-        pool = getattr(shard, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is None:
-            return False  # an httpx/httpcore whose insides differ: the between-pieces check remains
-        if not isinstance(backend, (DeadlineBackend, AsyncDeadlineBackend)):
-            wrap = DeadlineBackend if isinstance(transport, ShardedTransport) else AsyncDeadlineBackend
-            pool._network_backend = wrap(backend)  # type: ignore[union-attr]
+    if not isinstance(backend, (DeadlineBackend, AsyncDeadlineBackend)):
+        wrap = DeadlineBackend if isinstance(shard, httpx.HTTPTransport) else AsyncDeadlineBackend
+        pool._network_backend = wrap(backend)  # type: ignore[union-attr]
     return True

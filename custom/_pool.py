@@ -37,6 +37,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional,
 import httpx
 from httpx._utils import get_environment_proxies  # present in every httpx 0.23 to 0.28
 
+from . import _deadline
 from .errors import MeganovaError
 
 SHARDS = 8
@@ -147,6 +148,8 @@ def _new_shards(
 ) -> Tuple[List[ShardT], Balancer]:
     extra: Dict[str, Any] = {} if proxy is None else {"proxy": httpx.Proxy(url=proxy)}
     pools = [kind(verify=verify, limits=each, **extra) for each in _limits(limits, shards)]
+    for pool in pools:
+        _deadline.install(pool)  # each connect, read and write gets only the attempt's time left
     return pools, Balancer(shards)
 
 

@@ -12,11 +12,14 @@ from typing import IO, TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple,
 
 import httpx
 
-from ._options import ClientOptions, make_timeout, new_idempotency_key
+from ._options import ClientOptions, check_headers, make_timeout, new_idempotency_key
 from .errors import MeganovaError
 
 if TYPE_CHECKING:
     from ..types import CallOptions, Request
+
+SECRET_EXTENSION = "meganova.secret"
+"""The request extension that carries the key to scrub from errors and logs (it may travel in the path)."""
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -42,17 +45,6 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "it is nested too deeply"
     return str(exc)
-
-
-def check_headers(headers: Mapping[str, Any], name: str) -> None:
-    """Header names and values a request can carry: strings, printable ASCII, no line breaks."""
-    for key, value in headers.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise MeganovaError(f"{name} must map strings to strings, got {key!r}: {type(value).__name__}.")
-        if not key or any(ord(ch) <= 0x20 or ord(ch) >= 0x7F or ch == ":" for ch in key):
-            raise MeganovaError(f"{name} has an invalid header name {key!r}.")
-        if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) >= 0x7F for ch in value):
-            raise MeganovaError(f"{name}[{key!r}] must be printable ASCII without line breaks.")
 
 
 def check_max_retries(value: Any, name: str = "max_retries") -> int:
@@ -168,6 +160,7 @@ def build_request(
             files=None if uploads is None else uploads.files,
             headers=headers,
             timeout=timeout,
+            extensions={SECRET_EXTENSION: client_options.api_key},
         )
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise MeganovaError(f"The request cannot be built: {exc}") from None

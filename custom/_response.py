@@ -32,6 +32,9 @@ def secret_of(response: httpx.Response) -> Optional[str]:
     request = response._request  # None for a response built by hand
     if request is None:
         return None
+    secret = request.extensions.get("meganova.secret")  # set by build_request: also a key in the path
+    if isinstance(secret, str):
+        return secret
     auth: Optional[str] = request.headers.get("authorization")
     return auth[7:] if auth and auth[:7].lower() == "bearer " else auth
 
@@ -54,6 +57,11 @@ def validation_error(message: str, response: httpx.Response, body: Any = None) -
     )
 
 
+def _of_answer(error: APIResponseValidationError, response: httpx.Response) -> APIResponseValidationError:
+    """A field's validation error, given the answer's status and request id (the key scrubbed)."""
+    return validation_error(error.message, response, error.body)
+
+
 def parse_model(cls: type[T], response: httpx.Response, strict: bool = False) -> T:
     """`cls.from_dict` of the JSON body, with `request_id` set when the model has one; with `strict`,
     every field is checked now (else each is checked when read)."""
@@ -62,8 +70,7 @@ def parse_model(cls: type[T], response: httpx.Response, strict: bool = False) ->
         if strict:
             model.validate()
     except APIResponseValidationError as exc:  # strict: a field does not match
-        exc.status, exc.request_id = response.status_code, request_id_of(response)
-        raise
+        raise _of_answer(exc, response) from None
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         detail = (
             "not JSON"
@@ -101,8 +108,7 @@ def parse_answer(cast_to: Any, response: httpx.Response, strict: bool = False, u
     try:
         return getattr(model, unwrap)
     except APIResponseValidationError as exc:
-        exc.status, exc.request_id = response.status_code, request_id_of(response)
-        raise
+        raise _of_answer(exc, response) from None
 
 
 def is_event_stream(response: httpx.Response) -> bool:

@@ -45,7 +45,9 @@ def connection_error(
 ) -> MeganovaError:
     """The `APIConnectionError` (or `APITimeoutError`) for an httpx failure; `secret` scrubbed from it
     (h11 quotes a malformed status line or header in its message)."""
-    where = f" ({request.method} {request.url.copy_with(query=None)})" if request is not None else ""
+    where = (
+        f" ({request.method} {scrub(str(request.url.copy_with(query=None)), secret)})" if request is not None else ""
+    )
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Request timed out: {type(exc).__name__}{where}")
     detail = str(exc) or type(exc).__name__
@@ -65,7 +67,8 @@ class RetryState:
         self.raise_for_status = raise_for_status
         self.retries = 0
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("Request: %s %s %s", request.method, request.url, redact_headers(request.headers))
+            url = scrub(str(request.url), self.secret)
+            logger.debug("Request: %s %s %s", request.method, url, redact_headers(request.headers))
 
     def after_error(self, exc: Exception) -> float:
         """Seconds to wait before retrying after a transport failure; raises when it is not retried."""
@@ -127,12 +130,16 @@ class RetryState:
             secret=self.secret,
         )
 
+    def _where(self) -> str:
+        """The request's URL without its query, the key scrubbed (a Studio agent's travels in the path)."""
+        return str(scrub(str(self.request.url.copy_with(query=None)), self.secret))
+
     def _next(self, wait: float, reason: str) -> float:
         self.retries += 1
         logger.info(
             "Retrying %s %s in %.2f s (retry %d of %d) after %s",
             self.request.method,
-            self.request.url.copy_with(query=None),
+            self._where(),
             wait,
             self.retries,
             self.max_retries,
@@ -145,7 +152,7 @@ class RetryState:
             logger.info(
                 "HTTP %s %s -> %d (request id %s)",
                 self.request.method,
-                self.request.url.copy_with(query=None),
+                self._where(),
                 response.status_code,
                 scrub(response.headers.get("x-request-id"), self.secret),
             )
@@ -166,8 +173,9 @@ def _timed_out(request: httpx.Request) -> httpx.ReadTimeout:
     return httpx.ReadTimeout("The attempt's time is up.", request=request)
 
 
-def _zero_budget(request: httpx.Request) -> APITimeoutError:
-    return APITimeoutError(f"Request timed out: timeout is 0 ({request.method} {request.url.copy_with(query=None)})")
+def _zero_budget(request: httpx.Request, secret: Optional[str]) -> APITimeoutError:
+    where = scrub(str(request.url.copy_with(query=None)), secret)
+    return APITimeoutError(f"Request timed out: timeout is 0 ({request.method} {where})")
 
 
 class _Deadline:
@@ -195,7 +203,6 @@ class SyncSender:
         self.http = http
         self.options = options
         self.sleep = sleep
-        _deadline.install(http)
 
     def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful body is left unread.
@@ -203,7 +210,7 @@ class SyncSender:
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
-            raise _zero_budget(request)
+            raise _zero_budget(request, state.secret)
         while True:
             response: Optional[httpx.Response] = None
             failure: Optional[httpx.HTTPError] = None
@@ -263,7 +270,6 @@ class AsyncSender:
         self.http = http
         self.options = options
         self.sleep = sleep
-        _deadline.install(http)
 
     async def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful body is left unread.
@@ -271,7 +277,7 @@ class AsyncSender:
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
-            raise _zero_budget(request)
+            raise _zero_budget(request, state.secret)
         while True:
             response: Optional[httpx.Response] = None
             failure: Optional[httpx.HTTPError] = None

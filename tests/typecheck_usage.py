@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 from typing_extensions import assert_type
 
@@ -32,3 +32,62 @@ async def async_usage(aclient: AsyncMegaNova) -> None:
     assert_type(await aclient.models.list(), List[ModelInfo])
     assert_type(await aclient.billing.get_balance(), BillingBalance)
     assert_type(aclient.with_options(max_retries=0), AsyncMegaNova)
+
+
+def every_public_attribute(client: MegaNova) -> None:
+    """What a user reads, typed: no Unset, no Any where the spec gives a type."""
+    from typing import Optional
+
+    from meganova.cloud import CloudAgent
+    from meganova.errors import APIError, MeganovaError, RateLimitError
+    from meganova.models import ChatChoice, ChatMessage, ModelPricing, TokenUsage
+
+    resp = client.chat.create(model="m", messages=[{"role": "user", "content": "Hi"}], top_p=0.5, seed=1)
+    assert_type(resp.id, str)
+    assert_type(resp.choices, List[ChatChoice])
+    choice = resp.choices[0]
+    assert_type(choice.index, int)
+    assert_type(choice.message, ChatMessage)
+    assert_type(choice.message.content, Optional[str])
+    assert_type(resp.usage, TokenUsage)
+    assert_type(resp.usage.total_tokens, int)
+    assert_type(resp.model, Optional[str])
+    assert_type(resp.request_id, Optional[str])
+    assert_type(resp.to_dict(), dict[str, Any])
+    assert_type(resp.to_json(), str)
+    for chunk in client.chat.stream(model="m", messages=[{"role": "user", "content": "Hi"}]):
+        assert_type(chunk.delta, str)
+        assert_type(chunk.done, bool)
+        assert_type(chunk.finish_reason, Optional[str])
+        assert_type(chunk.request_id, Optional[str])
+    for event in client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}], stream=True):
+        assert_type(event.id, str)
+        print(event.choices[0].delta.content, event.choices[0].delta.get("content"), event.usage)
+    model = client.models.get("meganova-ai/manta-flash-1.0")
+    assert_type(model.id, str)
+    assert_type(model.name, Optional[str])
+    assert_type(model.context_length, Optional[int])
+    assert_type(model.pricing, Optional[ModelPricing])
+    if model.pricing is not None:
+        assert_type(model.pricing.prompt_tokens_per_1k, Optional[float])
+        assert_type(model.pricing.prompt, Optional[str])
+    assert_type(client.embeddings.create("x", "m").data[0].floats(), List[float])
+    assert_type(client.images.generate("x", model="m").data[0].url, Optional[str])
+    assert_type(client.audio.tts("x", model="m", voice="v"), bytes)
+    assert_type(client.audio.transcribe(b"...", filename="a.mp3").text, str)
+    assert_type(client.rerank.create("q", ["a"], model="m").results[0].relevance_score, float)
+    assert_type(client.videos.generate("x", model="m", wait=True).id, str)
+    assert_type(client.serverless.list_models().count, Optional[int])
+    raw = client.with_raw_response.billing.get_balance()
+    print(raw.status_code, raw.headers, raw.request_id)
+    agent = CloudAgent("agent_x")
+    assert_type(agent.chat("Hello!").response, str)
+    try:
+        client.billing.get_balance()
+    except RateLimitError as e:
+        assert_type(e.retry_after, Optional[float])
+    except APIError as e:
+        assert_type(e.status, Optional[int])
+    except MeganovaError as e:
+        assert_type(e.request_id, Optional[str])
+        assert_type(e.code, Optional[str])
