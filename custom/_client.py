@@ -31,7 +31,7 @@ from ._options import (
     make_timeout,
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
-from ._raw_response import APIResponse
+from ._raw_response import raw_answer
 from ._request import Uploads, build_request, check_max_retries
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._streaming import ChatStreamState, open_stream
@@ -180,13 +180,12 @@ class _BaseClient(Generic[HttpT]):
         """A successful answer as `cast_to` (its field `unwrap`, when given), or as an `APIResponse`
         under `with_raw_response`."""
         if self._raw_response:
-            return APIResponse(response, cast_to, self._options.strict_response_validation, unwrap)
+            return raw_answer(response, cast_to, self._options.strict_response_validation, unwrap)
         return parse_answer(cast_to, response, self._options.strict_response_validation, unwrap)
 
-    @property
-    def with_raw_response(self: ClientT) -> ClientT:
-        """This client, but every method returns an `APIResponse` (status, headers, `request_id`,
-        `parse()`); a stream is returned as it is (its `.response` has the headers)."""
+    def _with_raw_response(self: ClientT) -> ClientT:
+        """This client, its calls returning `APIResponse`s (`resource.with_raw_response` uses it); a
+        stream is returned as it is (its `.response` has the headers)."""
         client = object.__new__(type(self))
         client._init(self._options, self._http, owns_http=False, raw_response=True)
         return client

@@ -15,7 +15,7 @@ import binascii
 import os
 import struct
 from decimal import Decimal, InvalidOperation
-from typing import Any, List, Optional, Union
+from typing import Any, List, Optional, Union, overload
 
 from ..types import Field
 from .errors import MeganovaError
@@ -28,6 +28,10 @@ class _PerThousand(Field[Optional[float]]):
         super().__init__(name, _read_price, doc=doc)
         self.per_token = per_token
 
+    @overload
+    def __get__(self, obj: None, cls: Any = None) -> _PerThousand: ...
+    @overload
+    def __get__(self, obj: object, cls: Any = None) -> Optional[float]: ...
     def __get__(self, obj: Any, cls: Any = None) -> Any:
         if obj is None:
             return self

@@ -660,10 +660,60 @@ class _Resource:
     def __init__(self, client: Any) -> None:
         self._client = client
 
+    def _raw_twin(self: "ResourceT") -> "ResourceT":
+        """This resource on a client whose calls return `APIResponse`s (for `with_raw_response`)."""
+        return type(self)(self._client._with_raw_response())
+
     def _before_request(self, operation: str, request: Request) -> Request:
         """Extension point: a hand-written subclass may adjust the request of `operation` (its
         operationId) before it is sent; by default it is sent as built from the spec."""
         return request
+
+
+ResourceT = TypeVar("ResourceT", bound=_Resource)
+
+
+class APIResponse(Generic[T]):
+    """A successful answer before it is read as a model (`with_raw_response`): `status_code`,
+    `headers`, `request_id`, `content`, `http_response`, and `parse()` for the method's usual result."""
+
+    __slots__ = ("_parse", "_parsed", "http_response")
+
+    def __init__(self, response: "httpx.Response", parse: Callable[[], T]) -> None:
+        self.http_response = response
+        self._parse = parse
+        self._parsed: Any = _ABSENT
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status (a 2xx: error answers raise as usual)."""
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> "httpx.Headers":
+        """The answer's headers."""
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The answer's `X-Request-Id`."""
+        value: Optional[str] = self.http_response.headers.get("x-request-id")
+        return value
+
+    @property
+    def content(self) -> bytes:
+        """The body, as received (decoded from gzip)."""
+        return self.http_response.content
+
+    def parse(self) -> T:
+        """The body read as the method's usual result (once: later calls give the same object)."""
+        if self._parsed is _ABSENT:
+            self._parsed = self._parse()
+        parsed: T = self._parsed
+        return parsed
+
+    def __repr__(self) -> str:
+        return f"<APIResponse {self.status_code} request_id={self.request_id!r}>"
 
 
 class SyncResource(_Resource):

@@ -214,10 +214,10 @@ def test_with_raw_response_gives_status_headers_and_parse(mode: str) -> None:
         return json_response(200, CHAT_RESPONSE, headers={"x-request-id": "req_chat"})
 
     h = Harness(mode, handler)
-    raw = h.call(lambda c: c.with_raw_response.models.list())
+    raw = h.call(lambda c: c.models.with_raw_response.list())
     assert raw.status_code == 200 and raw.headers["x-extra"] == "1" and raw.request_id == "req_models"
     assert [m.id for m in raw.parse()] == [m["id"] for m in LIVE_MODELS["data"]]
-    raw_chat = h.call(lambda c: c.with_raw_response.chat.create(model="m", messages=MESSAGES))
+    raw_chat = h.call(lambda c: c.chat.with_raw_response.create(model="m", messages=MESSAGES))
     assert raw_chat.parse().id == CHAT_RESPONSE["id"] and raw_chat.parse().request_id == "req_chat"
     assert isinstance(h.call(lambda c: c.chat.create(model="m", messages=MESSAGES)), ChatResponse)
 

@@ -78,8 +78,11 @@ def every_public_attribute(client: MegaNova) -> None:
     assert_type(client.rerank.create("q", ["a"], model="m").results[0].relevance_score, float)
     assert_type(client.videos.generate("x", model="m", wait=True).id, str)
     assert_type(client.serverless.list_models().count, Optional[int])
-    raw = client.with_raw_response.billing.get_balance()
+    raw = client.billing.with_raw_response.get_balance()
     print(raw.status_code, raw.headers, raw.request_id)
+    assert_type(raw.parse(), BillingBalance)
+    assert_type(client.models.with_raw_response.list().parse(), List[ModelInfo])
+    assert_type(client.chat.with_raw_response.create(model="m", messages=messages, stream=True), ChatStream)
     agent = CloudAgent("agent_x")
     assert_type(agent.chat("Hello!").response, str)
     try:

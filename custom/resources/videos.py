@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from ...models.video_generation import VideoGeneration
 
 FINISHED = frozenset({"completed", "failed"})
+DEFAULT_WAIT = 600.0
+"""Seconds `generate(wait=True)` waits at most by default."""
 
 
 class VideoTimeoutError(APITimeoutError):
@@ -28,7 +30,9 @@ class VideoTimeoutError(APITimeoutError):
 
 
 def _finished(generation: VideoGeneration) -> bool:
-    return str(generation.get("status")) in FINISHED
+    """Done (or not a model: an `APIResponse` under `with_raw_response`, returned as it is)."""
+    get = getattr(generation, "get", None)
+    return get is None or str(get("status")) in FINISHED
 
 
 def _out_of_time(generation: VideoGeneration, timeout: float) -> VideoTimeoutError:
@@ -55,9 +59,10 @@ class Videos(VideosResource):
         seed: Optional[int] = None,
         wait: bool = False,
         poll_interval: float = 5.0,
-        timeout: float = 600.0,
+        timeout: Optional[float] = 600.0,
         max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
     ) -> VideoGeneration:
         """Start a video generation (`POST /videos/generations`); with `wait=True`, poll until it is
@@ -72,8 +77,10 @@ class Videos(VideosResource):
             seed=seed,
             max_retries=max_retries,
             extra_headers=extra_headers,
+            extra_query=extra_query,
             extra_body=extra_body,
         )
+        timeout = DEFAULT_WAIT if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while wait and not _finished(generation):
             if time.monotonic() + poll_interval > deadline:
@@ -98,9 +105,10 @@ class AsyncVideos(AsyncVideosResource):
         seed: Optional[int] = None,
         wait: bool = False,
         poll_interval: float = 5.0,
-        timeout: float = 600.0,
+        timeout: Optional[float] = 600.0,
         max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
     ) -> VideoGeneration:
         """Start a video generation (`POST /videos/generations`); with `wait=True`, poll until it is
@@ -115,8 +123,10 @@ class AsyncVideos(AsyncVideosResource):
             seed=seed,
             max_retries=max_retries,
             extra_headers=extra_headers,
+            extra_query=extra_query,
             extra_body=extra_body,
         )
+        timeout = DEFAULT_WAIT if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while wait and not _finished(generation):
             if time.monotonic() + poll_interval > deadline:

@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -57,6 +58,12 @@ class AgentsResource(_t.SyncResource, Generic[StreamT]):
 
     _stream_class: ClassVar[Any] = None
     """Extension point: the stream class the client builds for a streamed answer."""
+
+    @property
+    def with_raw_response(self) -> AgentsResourceWithRawResponse[StreamT]:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AgentsResourceWithRawResponse(self)
 
     def info(
         self,
@@ -366,11 +373,195 @@ class AgentsResource(_t.SyncResource, Generic[StreamT]):
         return opened
 
 
+class AgentsResourceWithRawResponse(Generic[StreamT]):
+    """`AgentsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AgentsResource[StreamT]) -> None:
+        self._resource = resource
+
+    def info(
+        self,
+        agent_key: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[AgentInfo]:
+        """`info()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().info(
+            agent_key=agent_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[AgentInfo]", answer)
+
+    def chat(
+        self,
+        agent_key: str,
+        message: str,
+        *,
+        conversation_id: Optional[str] = None,
+        user_identifier: Optional[str] = None,
+        user_identifier_type: Optional[str] = None,
+        extra_data: Optional[
+            Union[AgentChatRequestExtraData, Mapping[str, Any]]
+        ] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[AgentChatResponse]:
+        """`chat()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().chat(
+            agent_key=agent_key,
+            message=message,
+            conversation_id=conversation_id,
+            user_identifier=user_identifier,
+            user_identifier_type=user_identifier_type,
+            extra_data=extra_data,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[AgentChatResponse]", answer)
+
+    def confirm_tool(
+        self,
+        agent_key: str,
+        approval_id: str,
+        action: Union[AgentToolAction, str],
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[AgentChatResponse]:
+        """`confirm_tool()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().confirm_tool(
+            agent_key=agent_key,
+            approval_id=approval_id,
+            action=action,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[AgentChatResponse]", answer)
+
+    @overload
+    def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Optional[Literal[False]] = None,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[ChatResponse]: ...
+    @overload
+    def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Literal[True],
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT: ...
+    @overload
+    def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Optional[bool] = None,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]: ...
+    def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Optional[bool] = None,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]:
+        """`completions()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`); with `stream=True`, the stream (its `.response`)."""
+        answer = self._resource._raw_twin().completions(
+            agent_key=agent_key,
+            messages=messages,
+            stream=stream,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
+
+
 class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
     """The `agents` operations, for `AsyncMegaNova` (each method is awaited)."""
 
     _stream_class: ClassVar[Any] = None
     """Extension point: the stream class the client builds for a streamed answer."""
+
+    @property
+    def with_raw_response(self) -> AsyncAgentsResourceWithRawResponse[StreamT]:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncAgentsResourceWithRawResponse(self)
 
     async def info(
         self,
@@ -678,3 +869,181 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
             ),
         )
         return opened
+
+
+class AsyncAgentsResourceWithRawResponse(Generic[StreamT]):
+    """`AsyncAgentsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncAgentsResource[StreamT]) -> None:
+        self._resource = resource
+
+    async def info(
+        self,
+        agent_key: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[AgentInfo]:
+        """`info()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().info(
+            agent_key=agent_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[AgentInfo]", answer)
+
+    async def chat(
+        self,
+        agent_key: str,
+        message: str,
+        *,
+        conversation_id: Optional[str] = None,
+        user_identifier: Optional[str] = None,
+        user_identifier_type: Optional[str] = None,
+        extra_data: Optional[
+            Union[AgentChatRequestExtraData, Mapping[str, Any]]
+        ] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[AgentChatResponse]:
+        """`chat()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().chat(
+            agent_key=agent_key,
+            message=message,
+            conversation_id=conversation_id,
+            user_identifier=user_identifier,
+            user_identifier_type=user_identifier_type,
+            extra_data=extra_data,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[AgentChatResponse]", answer)
+
+    async def confirm_tool(
+        self,
+        agent_key: str,
+        approval_id: str,
+        action: Union[AgentToolAction, str],
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[AgentChatResponse]:
+        """`confirm_tool()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().confirm_tool(
+            agent_key=agent_key,
+            approval_id=approval_id,
+            action=action,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[AgentChatResponse]", answer)
+
+    @overload
+    async def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Optional[Literal[False]] = None,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[ChatResponse]: ...
+    @overload
+    async def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Literal[True],
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT: ...
+    @overload
+    async def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Optional[bool] = None,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]: ...
+    async def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        stream: Optional[bool] = None,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]:
+        """`completions()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`); with `stream=True`, the stream (its `.response`)."""
+        answer = await self._resource._raw_twin().completions(
+            agent_key=agent_key,
+            messages=messages,
+            stream=stream,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)

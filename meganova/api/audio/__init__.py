@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
 
 class AudioResource(_t.SyncResource):
     """The `audio` operations."""
+
+    @property
+    def with_raw_response(self) -> AudioResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AudioResourceWithRawResponse(self)
 
     def transcribe(
         self,
@@ -156,8 +163,89 @@ class AudioResource(_t.SyncResource):
         return answer
 
 
+class AudioResourceWithRawResponse:
+    """`AudioResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AudioResource) -> None:
+        self._resource = resource
+
+    def transcribe(
+        self,
+        file: _t.FileInput,
+        *,
+        model: Optional[str] = "Systran/faster-whisper-large-v3",
+        language: Optional[str] = None,
+        response_format: Optional[Union[TranscriptionResponseFormat, str]] = None,
+        prompt: Optional[str] = None,
+        temperature: Optional[float] = None,
+        filename: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[Transcription]:
+        """`transcribe()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().transcribe(
+            file=file,
+            model=model,
+            language=language,
+            response_format=response_format,
+            prompt=prompt,
+            temperature=temperature,
+            filename=filename,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[Transcription]", answer)
+
+    def tts(
+        self,
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[bytes]:
+        """`tts()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().tts(
+            input=input,
+            model=model,
+            voice=voice,
+            response_format=response_format,
+            speed=speed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[bytes]", answer)
+
+
 class AsyncAudioResource(_t.AsyncResource):
     """The `audio` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncAudioResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncAudioResourceWithRawResponse(self)
 
     async def transcribe(
         self,
@@ -271,3 +359,78 @@ class AsyncAudioResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncAudioResourceWithRawResponse:
+    """`AsyncAudioResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncAudioResource) -> None:
+        self._resource = resource
+
+    async def transcribe(
+        self,
+        file: _t.FileInput,
+        *,
+        model: Optional[str] = "Systran/faster-whisper-large-v3",
+        language: Optional[str] = None,
+        response_format: Optional[Union[TranscriptionResponseFormat, str]] = None,
+        prompt: Optional[str] = None,
+        temperature: Optional[float] = None,
+        filename: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[Transcription]:
+        """`transcribe()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().transcribe(
+            file=file,
+            model=model,
+            language=language,
+            response_format=response_format,
+            prompt=prompt,
+            temperature=temperature,
+            filename=filename,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[Transcription]", answer)
+
+    async def tts(
+        self,
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[bytes]:
+        """`tts()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().tts(
+            input=input,
+            model=model,
+            voice=voice,
+            response_format=response_format,
+            speed=speed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[bytes]", answer)

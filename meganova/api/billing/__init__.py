@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
 
 class BillingResource(_t.SyncResource):
     """The `billing` operations."""
+
+    @property
+    def with_raw_response(self) -> BillingResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return BillingResourceWithRawResponse(self)
 
     def get_balance(
         self,
@@ -95,8 +102,61 @@ class BillingResource(_t.SyncResource):
         return answer
 
 
+class BillingResourceWithRawResponse:
+    """`BillingResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: BillingResource) -> None:
+        self._resource = resource
+
+    def get_balance(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[BillingBalance]:
+        """`get_balance()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().get_balance(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[BillingBalance]", answer)
+
+    def get_user_instance_billings(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[InstanceBillings]:
+        """`get_user_instance_billings()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().get_user_instance_billings(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[InstanceBillings]", answer)
+
+
 class AsyncBillingResource(_t.AsyncResource):
     """The `billing` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncBillingResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncBillingResourceWithRawResponse(self)
 
     async def get_balance(
         self,
@@ -153,3 +213,50 @@ class AsyncBillingResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncBillingResourceWithRawResponse:
+    """`AsyncBillingResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncBillingResource) -> None:
+        self._resource = resource
+
+    async def get_balance(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[BillingBalance]:
+        """`get_balance()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().get_balance(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[BillingBalance]", answer)
+
+    async def get_user_instance_billings(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[InstanceBillings]:
+        """`get_user_instance_billings()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().get_user_instance_billings(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[InstanceBillings]", answer)

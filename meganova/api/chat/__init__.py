@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -48,6 +49,12 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
 
     _stream_class: ClassVar[Any] = None
     """Extension point: the stream class the client builds for a streamed answer."""
+
+    @property
+    def with_raw_response(self) -> ChatResourceWithRawResponse[StreamT]:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return ChatResourceWithRawResponse(self)
 
     @overload
     def create(
@@ -310,11 +317,172 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         return opened
 
 
+class ChatResourceWithRawResponse(Generic[StreamT]):
+    """`ChatResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: ChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    @overload
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Optional[Literal[False]] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[ChatResponse]: ...
+    @overload
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Literal[True],
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT: ...
+    @overload
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Optional[bool] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]: ...
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Optional[bool] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]:
+        """`create()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`); with `stream=True`, the stream (its `.response`)."""
+        answer = self._resource._raw_twin().create(
+            messages=messages,
+            model=model,
+            session_id=session_id,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stream=stream,
+            stream_options=stream_options,
+            stop=stop,
+            n=n,
+            seed=seed,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
+
+
 class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
     """The `chat` operations, for `AsyncMegaNova` (each method is awaited)."""
 
     _stream_class: ClassVar[Any] = None
     """Extension point: the stream class the client builds for a streamed answer."""
+
+    @property
+    def with_raw_response(self) -> AsyncChatResourceWithRawResponse[StreamT]:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncChatResourceWithRawResponse(self)
 
     @overload
     async def create(
@@ -575,3 +743,158 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
             ),
         )
         return opened
+
+
+class AsyncChatResourceWithRawResponse(Generic[StreamT]):
+    """`AsyncChatResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Optional[Literal[False]] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[ChatResponse]: ...
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Literal[True],
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT: ...
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Optional[bool] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]: ...
+    async def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream: Optional[bool] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> Union[_t.APIResponse[ChatResponse], StreamT]:
+        """`create()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`); with `stream=True`, the stream (its `.response`)."""
+        answer = await self._resource._raw_twin().create(
+            messages=messages,
+            model=model,
+            session_id=session_id,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stream=stream,
+            stream_options=stream_options,
+            stop=stop,
+            n=n,
+            seed=seed,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)

@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -40,6 +41,12 @@ if TYPE_CHECKING:
 
 class EmbeddingsResource(_t.SyncResource):
     """The `embeddings` operations."""
+
+    @property
+    def with_raw_response(self) -> EmbeddingsResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return EmbeddingsResourceWithRawResponse(self)
 
     def create(
         self,
@@ -96,8 +103,53 @@ class EmbeddingsResource(_t.SyncResource):
         return answer
 
 
+class EmbeddingsResourceWithRawResponse:
+    """`EmbeddingsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: EmbeddingsResource) -> None:
+        self._resource = resource
+
+    def create(
+        self,
+        input: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
+        model: str,
+        *,
+        encoding_format: Optional[Union[EmbeddingEncodingFormat, str]] = None,
+        dimensions: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[EmbeddingResponse]:
+        """`create()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().create(
+            input=input,
+            model=model,
+            encoding_format=encoding_format,
+            dimensions=dimensions,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[EmbeddingResponse]", answer)
+
+
 class AsyncEmbeddingsResource(_t.AsyncResource):
     """The `embeddings` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncEmbeddingsResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncEmbeddingsResourceWithRawResponse(self)
 
     async def create(
         self,
@@ -152,3 +204,42 @@ class AsyncEmbeddingsResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncEmbeddingsResourceWithRawResponse:
+    """`AsyncEmbeddingsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncEmbeddingsResource) -> None:
+        self._resource = resource
+
+    async def create(
+        self,
+        input: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
+        model: str,
+        *,
+        encoding_format: Optional[Union[EmbeddingEncodingFormat, str]] = None,
+        dimensions: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[EmbeddingResponse]:
+        """`create()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().create(
+            input=input,
+            model=model,
+            encoding_format=encoding_format,
+            dimensions=dimensions,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[EmbeddingResponse]", answer)

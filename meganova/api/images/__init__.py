@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
 
 class ImagesResource(_t.SyncResource):
     """The `images` operations."""
+
+    @property
+    def with_raw_response(self) -> ImagesResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return ImagesResourceWithRawResponse(self)
 
     def generate(
         self,
@@ -120,8 +127,71 @@ class ImagesResource(_t.SyncResource):
         return answer
 
 
+class ImagesResourceWithRawResponse:
+    """`ImagesResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: ImagesResource) -> None:
+        self._resource = resource
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        n: Optional[int] = 1,
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        size: Optional[str] = None,
+        quality: Optional[str] = None,
+        response_format: Optional[Union[ImageResponseFormat, str]] = None,
+        style: Optional[str] = None,
+        num_steps: Optional[int] = None,
+        guidance_scale: Optional[float] = None,
+        seed: Optional[int] = None,
+        negative_prompt: Optional[str] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[ImagesResponse]:
+        """`generate()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().generate(
+            prompt=prompt,
+            model=model,
+            n=n,
+            width=width,
+            height=height,
+            size=size,
+            quality=quality,
+            response_format=response_format,
+            style=style,
+            num_steps=num_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            negative_prompt=negative_prompt,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[ImagesResponse]", answer)
+
+
 class AsyncImagesResource(_t.AsyncResource):
     """The `images` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncImagesResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncImagesResourceWithRawResponse(self)
 
     async def generate(
         self,
@@ -203,3 +273,60 @@ class AsyncImagesResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncImagesResourceWithRawResponse:
+    """`AsyncImagesResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncImagesResource) -> None:
+        self._resource = resource
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        n: Optional[int] = 1,
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        size: Optional[str] = None,
+        quality: Optional[str] = None,
+        response_format: Optional[Union[ImageResponseFormat, str]] = None,
+        style: Optional[str] = None,
+        num_steps: Optional[int] = None,
+        guidance_scale: Optional[float] = None,
+        seed: Optional[int] = None,
+        negative_prompt: Optional[str] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[ImagesResponse]:
+        """`generate()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().generate(
+            prompt=prompt,
+            model=model,
+            n=n,
+            width=width,
+            height=height,
+            size=size,
+            quality=quality,
+            response_format=response_format,
+            style=style,
+            num_steps=num_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            negative_prompt=negative_prompt,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[ImagesResponse]", answer)

@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -40,6 +41,12 @@ if TYPE_CHECKING:
 
 class RerankResource(_t.SyncResource):
     """The `rerank` operations."""
+
+    @property
+    def with_raw_response(self) -> RerankResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return RerankResourceWithRawResponse(self)
 
     def create(
         self,
@@ -96,8 +103,55 @@ class RerankResource(_t.SyncResource):
         return answer
 
 
+class RerankResourceWithRawResponse:
+    """`RerankResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: RerankResource) -> None:
+        self._resource = resource
+
+    def create(
+        self,
+        query: str,
+        documents: Sequence[
+            Union[str, Union[RerankRequestDocumentsItemType1, Mapping[str, Any]]]
+        ],
+        *,
+        model: str,
+        top_n: Optional[int] = None,
+        return_documents: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[RerankResponse]:
+        """`create()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().create(
+            query=query,
+            documents=documents,
+            model=model,
+            top_n=top_n,
+            return_documents=return_documents,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[RerankResponse]", answer)
+
+
 class AsyncRerankResource(_t.AsyncResource):
     """The `rerank` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncRerankResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncRerankResourceWithRawResponse(self)
 
     async def create(
         self,
@@ -152,3 +206,44 @@ class AsyncRerankResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncRerankResourceWithRawResponse:
+    """`AsyncRerankResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncRerankResource) -> None:
+        self._resource = resource
+
+    async def create(
+        self,
+        query: str,
+        documents: Sequence[
+            Union[str, Union[RerankRequestDocumentsItemType1, Mapping[str, Any]]]
+        ],
+        *,
+        model: str,
+        top_n: Optional[int] = None,
+        return_documents: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[RerankResponse]:
+        """`create()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().create(
+            query=query,
+            documents=documents,
+            model=model,
+            top_n=top_n,
+            return_documents=return_documents,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[RerankResponse]", answer)

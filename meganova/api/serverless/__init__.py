@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -40,6 +41,12 @@ if TYPE_CHECKING:
 
 class ServerlessResource(_t.SyncResource):
     """The `serverless` operations."""
+
+    @property
+    def with_raw_response(self) -> ServerlessResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return ServerlessResourceWithRawResponse(self)
 
     def list_models(
         self,
@@ -101,8 +108,55 @@ class ServerlessResource(_t.SyncResource):
         return answer
 
 
+class ServerlessResourceWithRawResponse:
+    """`ServerlessResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: ServerlessResource) -> None:
+        self._resource = resource
+
+    def list_models(
+        self,
+        *,
+        modality: Optional[str] = None,
+        search: Optional[str] = None,
+        highlight: Optional[str] = None,
+        use_case: Optional[str] = None,
+        model_family: Optional[str] = None,
+        filter_logic: Optional[Union[ServerlessFilterLogic, str]] = None,
+        include_tag_counts: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[ServerlessModelsPage]:
+        """`list_models()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().list_models(
+            modality=modality,
+            search=search,
+            highlight=highlight,
+            use_case=use_case,
+            model_family=model_family,
+            filter_logic=filter_logic,
+            include_tag_counts=include_tag_counts,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[ServerlessModelsPage]", answer)
+
+
 class AsyncServerlessResource(_t.AsyncResource):
     """The `serverless` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncServerlessResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncServerlessResourceWithRawResponse(self)
 
     async def list_models(
         self,
@@ -162,3 +216,44 @@ class AsyncServerlessResource(_t.AsyncResource):
             unwrap="data",
         )
         return answer
+
+
+class AsyncServerlessResourceWithRawResponse:
+    """`AsyncServerlessResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncServerlessResource) -> None:
+        self._resource = resource
+
+    async def list_models(
+        self,
+        *,
+        modality: Optional[str] = None,
+        search: Optional[str] = None,
+        highlight: Optional[str] = None,
+        use_case: Optional[str] = None,
+        model_family: Optional[str] = None,
+        filter_logic: Optional[Union[ServerlessFilterLogic, str]] = None,
+        include_tag_counts: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[ServerlessModelsPage]:
+        """`list_models()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().list_models(
+            modality=modality,
+            search=search,
+            highlight=highlight,
+            use_case=use_case,
+            model_family=model_family,
+            filter_logic=filter_logic,
+            include_tag_counts=include_tag_counts,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[ServerlessModelsPage]", answer)

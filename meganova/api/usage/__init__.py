@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -39,6 +40,12 @@ if TYPE_CHECKING:
 
 class UsageResource(_t.SyncResource):
     """The `usage` operations."""
+
+    @property
+    def with_raw_response(self) -> UsageResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return UsageResourceWithRawResponse(self)
 
     def summary(
         self,
@@ -132,8 +139,77 @@ class UsageResource(_t.SyncResource):
         return answer
 
 
+class UsageResourceWithRawResponse:
+    """`UsageResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: UsageResource) -> None:
+        self._resource = resource
+
+    def summary(
+        self,
+        *,
+        from_: _t.DateLike,
+        to: _t.DateLike,
+        group_by: Optional[Union[UsageGroupBy, str]] = None,
+        user_id: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[UsageSummary]:
+        """`summary()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().summary(
+            from_=from_,
+            to=to,
+            group_by=group_by,
+            user_id=user_id,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[UsageSummary]", answer)
+
+    def time_range(
+        self,
+        *,
+        start_time: _t.DateLike,
+        end_time: _t.DateLike,
+        team_id: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[UsageTimeRange]:
+        """`time_range()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().time_range(
+            start_time=start_time,
+            end_time=end_time,
+            team_id=team_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[UsageTimeRange]", answer)
+
+
 class AsyncUsageResource(_t.AsyncResource):
     """The `usage` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncUsageResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncUsageResourceWithRawResponse(self)
 
     async def summary(
         self,
@@ -225,3 +301,66 @@ class AsyncUsageResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncUsageResourceWithRawResponse:
+    """`AsyncUsageResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncUsageResource) -> None:
+        self._resource = resource
+
+    async def summary(
+        self,
+        *,
+        from_: _t.DateLike,
+        to: _t.DateLike,
+        group_by: Optional[Union[UsageGroupBy, str]] = None,
+        user_id: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[UsageSummary]:
+        """`summary()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().summary(
+            from_=from_,
+            to=to,
+            group_by=group_by,
+            user_id=user_id,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[UsageSummary]", answer)
+
+    async def time_range(
+        self,
+        *,
+        start_time: _t.DateLike,
+        end_time: _t.DateLike,
+        team_id: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[UsageTimeRange]:
+        """`time_range()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().time_range(
+            start_time=start_time,
+            end_time=end_time,
+            team_id=team_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[UsageTimeRange]", answer)

@@ -17,6 +17,7 @@ from typing import (  # noqa: F401
     Optional,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
 
 class VideosResource(_t.SyncResource):
     """The `videos` operations."""
+
+    @property
+    def with_raw_response(self) -> VideosResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return VideosResourceWithRawResponse(self)
 
     def generate(
         self,
@@ -136,8 +143,79 @@ class VideosResource(_t.SyncResource):
         return answer
 
 
+class VideosResourceWithRawResponse:
+    """`VideosResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: VideosResource) -> None:
+        self._resource = resource
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        image_url: Optional[str] = None,
+        size: Optional[str] = "1280x720",
+        n_seconds: Optional[int] = 5,
+        aspect_ratio: Optional[str] = None,
+        seed: Optional[int] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[VideoGeneration]:
+        """`generate()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().generate(
+            prompt=prompt,
+            model=model,
+            image_url=image_url,
+            size=size,
+            n_seconds=n_seconds,
+            aspect_ratio=aspect_ratio,
+            seed=seed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[VideoGeneration]", answer)
+
+    def get(
+        self,
+        generation_id: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[VideoGeneration]:
+        """`get()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = self._resource._raw_twin().get(
+            generation_id=generation_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[VideoGeneration]", answer)
+
+
 class AsyncVideosResource(_t.AsyncResource):
     """The `videos` operations, for `AsyncMegaNova` (each method is awaited)."""
+
+    @property
+    def with_raw_response(self) -> AsyncVideosResourceWithRawResponse:
+        """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
+        `parse()`) instead of the model."""
+        return AsyncVideosResourceWithRawResponse(self)
 
     async def generate(
         self,
@@ -235,3 +313,68 @@ class AsyncVideosResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncVideosResourceWithRawResponse:
+    """`AsyncVideosResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
+
+    def __init__(self, resource: AsyncVideosResource) -> None:
+        self._resource = resource
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        image_url: Optional[str] = None,
+        size: Optional[str] = "1280x720",
+        n_seconds: Optional[int] = 5,
+        aspect_ratio: Optional[str] = None,
+        seed: Optional[int] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[VideoGeneration]:
+        """`generate()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().generate(
+            prompt=prompt,
+            model=model,
+            image_url=image_url,
+            size=size,
+            n_seconds=n_seconds,
+            aspect_ratio=aspect_ratio,
+            seed=seed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[VideoGeneration]", answer)
+
+    async def get(
+        self,
+        generation_id: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> _t.APIResponse[VideoGeneration]:
+        """`get()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`, `parse()`)."""
+        answer = await self._resource._raw_twin().get(
+            generation_id=generation_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[VideoGeneration]", answer)
