@@ -36,6 +36,7 @@ from ._request import Uploads, build_request, check_max_retries
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._streaming import ChatStreamState, open_stream
 from ._transport import AsyncSender, RetryState, SyncSender
+from .errors import MeganovaError
 from .resources import (
     AsyncAudio,
     AsyncBilling,
@@ -167,6 +168,10 @@ class _BaseClient(Generic[HttpT]):
     ) -> Tuple[httpx.Request, RetryState]:
         """The httpx request for one call, and its retry bookkeeping (with the call's own `max_retries`;
         none for an upload that cannot be sent again)."""
+        if self._http.is_closed:
+            raise MeganovaError(
+                f"This {type(self).__name__} was closed (close() or the end of its `with` block): build a new one."
+            )
         http_request = build_request(self._http, self._options, request, options, uploads)
         client_options = self._options
         max_retries = options.max_retries

@@ -319,7 +319,13 @@ class Field(Generic[T]):
             raise _invalid_field(self.owner, self.name, "nested too deeply") from None
 
     def __set__(self, obj: "Model", value: T) -> None:
-        obj._data[self.name] = to_json(value)
+        if isinstance(value, datetime.date) and self.reader in (
+            read_datetime,
+            read_date,
+        ):
+            obj._data[self.name] = value.isoformat()
+        else:
+            obj._data[self.name] = to_json(value)
         obj._cache.pop(self.name, None)
 
 
@@ -492,8 +498,9 @@ class Model:
 
 
 def to_json(value: Any) -> Any:
-    """`value` in its JSON form: models as their JSON object, enums as their value, date-times in
-    ISO 8601, mappings and sequences item by item; anything else as it is (checked when encoded)."""
+    """`value` in its JSON form: models as their JSON object, enums as their value, mappings and
+    sequences item by item; anything else as it is (a `datetime`, a set, bytes: refused, naming the
+    argument, when the request is encoded; date-time fields convert their own values)."""
     if (
         isinstance(value, (str, int, float))
         and not isinstance(value, enum.Enum)
@@ -508,8 +515,6 @@ def to_json(value: Any) -> Any:
         return {key: to_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(item) for item in value]
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return to_dict()

@@ -5,6 +5,7 @@ round-trip exactly, pickle and compare; `with_raw_response`; per-call options. S
 from __future__ import annotations
 
 import copy
+import datetime
 import inspect
 import json
 import math
@@ -111,6 +112,8 @@ def test_every_field_reaches_the_body_as_the_spec_names_it(harness: Callable[...
         ({"messages": MESSAGES, "temperature": math.nan}, "temperature"),
         ({"messages": MESSAGES, "top_p": math.inf}, "top_p"),
         ({"messages": [{"role": "user", "content": {1, 2}}]}, "messages"),
+        ({"messages": [{"role": "user", "content": datetime.datetime(2025, 1, 1)}]}, "messages"),
+        ({"messages": [{"role": "user", "content": b"bytes"}]}, "messages"),
         ({"messages": [{"role": "user", "content": "\ud800"}]}, "messages"),
         ({"messages": MESSAGES, "metadata": {"when": object()}}, "metadata"),
         ({"messages": MESSAGES, "extra_headers": {"X-Bad": "a\nb"}}, "extra_headers"),
@@ -126,6 +129,27 @@ def test_bad_input_is_refused_before_anything_is_sent(
     with pytest.raises(MeganovaError, match=names):
         h.call(lambda c: c.chat.create(**kwargs))
     assert h.requests == []
+
+
+def test_a_closed_client_says_so() -> None:
+    from meganova.testing import MockServer
+
+    with MockServer() as server:
+        client = MegaNova(api_key=server.api_key, base_url=server.url)
+        client.close()
+        with pytest.raises(MeganovaError, match="MegaNova was closed"):
+            client.models.list()
+
+        async def closed_async() -> None:
+            aclient = AsyncMegaNova(api_key=server.api_key, base_url=server.url)
+            await aclient.close()
+            with pytest.raises(MeganovaError, match="AsyncMegaNova was closed"):
+                await aclient.chat.create(model="m", messages=MESSAGES)
+
+        import asyncio
+
+        asyncio.run(closed_async())
+        assert server.requests == []
 
 
 def test_session_id_replaces_model(harness: Callable[..., Harness]) -> None:
