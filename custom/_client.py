@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Tup
 import attrs
 import httpx
 
+from ._download import FileTarget, Sink
 from ._logging import setup_logging
 from ._options import (
     DEFAULT_LIMITS,
@@ -35,7 +36,7 @@ from ._raw_response import raw_answer
 from ._request import Uploads, build_request, check_max_retries
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._streaming import ChatStreamState, open_stream
-from ._transport import AsyncSender, RetryState, SyncSender
+from ._transport import AsyncSender, RetryState, SyncSender, connection_error
 from .errors import MeganovaError
 from .resources import (
     AsyncAudio,
@@ -290,6 +291,21 @@ class MegaNova(_BaseClient[httpx.Client]):
             if uploads is not None:
                 uploads.close()
 
+    def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
+        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
+        http_request, retry = self._prepare(request, options)
+        response = self._sender.send(http_request, stream=True, state=retry, download=True)
+        sink = Sink(target)
+        try:
+            for piece in response.iter_bytes():
+                sink.write(piece)
+        except httpx.HTTPError as exc:
+            raise connection_error(exc, http_request, self._options.api_key) from None
+        finally:
+            sink.close()
+            response.close()
+        return sink.written
+
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (a `ChatStream`) over the open body."""
         http_request, retry = self._prepare(request, options)
@@ -359,6 +375,21 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         finally:
             if uploads is not None:
                 uploads.close()
+
+    async def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
+        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
+        http_request, retry = self._prepare(request, options)
+        response = await self._sender.send(http_request, stream=True, state=retry, download=True)
+        sink = Sink(target)
+        try:
+            async for piece in response.aiter_bytes():
+                sink.write(piece)
+        except httpx.HTTPError as exc:
+            raise connection_error(exc, http_request, self._options.api_key) from None
+        finally:
+            sink.close()
+            await response.aclose()
+        return sink.written
 
     async def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (an `AsyncChatStream`) over the open body."""

@@ -158,9 +158,12 @@ class RetryState:
             )
 
 
-def _must_read(response: httpx.Response, stream: bool) -> bool:
-    """Whether the body is read inside the retry loop: always, but for a successful event stream."""
-    return not stream or response.status_code >= 400 or not is_event_stream(response)
+def _must_read(response: httpx.Response, stream: bool, download: bool = False) -> bool:
+    """Whether the body is read inside the retry loop: always, but for a successful event stream (or
+    any successful body, for a download written to a file as it arrives)."""
+    if response.status_code >= 400:
+        return True
+    return not (download or (stream and is_event_stream(response)))
 
 
 def _refused(response: httpx.Response, stream: bool, state: RetryState) -> bool:
@@ -204,9 +207,12 @@ class SyncSender:
         self.options = options
         self.sleep = sleep
 
-    def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
-        """The answer to `request` after retries; with `stream`, a successful body is left unread.
-        `state`: a call's own retry bookkeeping (one already tried, or one that returns error answers)."""
+    def send(
+        self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None, download: bool = False
+    ) -> httpx.Response:
+        """The answer to `request` after retries; with `stream`, a successful event stream is left
+        unread (with `download`, any successful body). `state`: a call's own retry bookkeeping (one
+        already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
@@ -220,7 +226,7 @@ class SyncSender:
                 if _refused(response, stream, state):
                     response.close()
                     raise state.event_stream_refused(response)
-                if _must_read(response, stream):
+                if _must_read(response, stream, download):
                     self._read(response, state, deadline)
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__
@@ -271,9 +277,12 @@ class AsyncSender:
         self.options = options
         self.sleep = sleep
 
-    async def send(self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None) -> httpx.Response:
-        """The answer to `request` after retries; with `stream`, a successful body is left unread.
-        `state`: a call's own retry bookkeeping (one already tried, or one that returns error answers)."""
+    async def send(
+        self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None, download: bool = False
+    ) -> httpx.Response:
+        """The answer to `request` after retries; with `stream`, a successful event stream is left
+        unread (with `download`, any successful body). `state`: a call's own retry bookkeeping (one
+        already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
@@ -287,7 +296,7 @@ class AsyncSender:
                 if _refused(response, stream, state):
                     await response.aclose()
                     raise state.event_stream_refused(response)
-                if _must_read(response, stream):
+                if _must_read(response, stream, download):
                     await self._read(response, state, deadline)
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__

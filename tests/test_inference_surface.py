@@ -310,3 +310,28 @@ def test_base64_floats_match_the_wire_format() -> None:
     values = [0.25, -1.5, 3.0]
     packed = base64.b64encode(struct.pack("<3f", *values)).decode()
     assert Embedding.from_dict({"index": 0, "embedding": packed}).floats() == values
+
+
+def test_tts_streams_into_a_file(call: Any, server: MockServer, tmp_path: Path) -> None:
+    whole = call(lambda c: c.audio.tts("Welcome.", model="hexgrad/Kokoro-82M", voice="af_heart", response_format="wav"))
+    path = tmp_path / "welcome.wav"
+    written = call(
+        lambda c: c.audio.tts_to_file(
+            path, "Welcome.", model="hexgrad/Kokoro-82M", voice="af_heart", response_format="wav"
+        )
+    )
+    assert written == len(whole) and path.read_bytes() == whole
+    with (tmp_path / "again.wav").open("wb") as file:  # a file object the caller keeps
+        assert call(
+            lambda c: c.audio.tts_to_file(file, "Welcome.", model="m", voice="v", response_format="wav")
+        ) == len(whole)
+        assert not file.closed
+    server.enqueue(status=503, headers={"Retry-After": "0"})
+    assert call(
+        lambda c: c.audio.tts_to_file(tmp_path / "retried.wav", "Welcome.", model="m", voice="v", response_format="wav")
+    ) == len(whole)
+    server.enqueue(drop_after_bytes=2000)
+    with pytest.raises(APIConnectionError):
+        call(
+            lambda c: c.audio.tts_to_file(tmp_path / "cut.wav", "Welcome.", model="m", voice="v", response_format="wav")
+        )

@@ -7,8 +7,10 @@ operation, built from the spec; `custom/resources/` adds the hand-written extras
 from __future__ import annotations
 
 import datetime  # noqa: F401
+import os  # noqa: F401
 from collections.abc import Mapping, Sequence  # noqa: F401
 from typing import (  # noqa: F401
+    IO,
     TYPE_CHECKING,
     Any,
     ClassVar,
@@ -161,6 +163,46 @@ class AudioResource(_t.SyncResource):
             ),
         )
         return answer
+
+    def tts_to_file(
+        self,
+        file: Union[str, "os.PathLike[str]", IO[bytes]],
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> int:
+        """`tts()`, writing the answer to `file` (a path, or a binary file object) as it arrives,
+        instead of returning it: the number of bytes written."""
+        from . import create_speech as _op
+
+        request = self._before_request(
+            "create_speech",
+            _op.request(
+                input=input,
+                model=model,
+                voice=voice,
+                response_format=response_format,
+                speed=speed,
+                **extra_fields,
+            ),
+        )
+        written: int = self._client._download(
+            request,
+            file,
+            _t.CallOptions(
+                timeout, max_retries, extra_headers, extra_query, extra_body
+            ),
+        )
+        return written
 
 
 class AudioResourceWithRawResponse:
@@ -359,6 +401,46 @@ class AsyncAudioResource(_t.AsyncResource):
             ),
         )
         return answer
+
+    async def tts_to_file(
+        self,
+        file: Union[str, "os.PathLike[str]", IO[bytes]],
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> int:
+        """`tts()`, writing the answer to `file` (a path, or a binary file object) as it arrives,
+        instead of returning it: the number of bytes written."""
+        from . import create_speech as _op
+
+        request = self._before_request(
+            "create_speech",
+            _op.request(
+                input=input,
+                model=model,
+                voice=voice,
+                response_format=response_format,
+                speed=speed,
+                **extra_fields,
+            ),
+        )
+        written: int = await self._client._download(
+            request,
+            file,
+            _t.CallOptions(
+                timeout, max_retries, extra_headers, extra_query, extra_body
+            ),
+        )
+        return written
 
 
 class AsyncAudioResourceWithRawResponse:

@@ -7,8 +7,10 @@ operation, built from the spec; `custom/resources/` adds the hand-written extras
 from __future__ import annotations
 
 import datetime  # noqa: F401
+import os  # noqa: F401
 from collections.abc import Mapping, Sequence  # noqa: F401
 from typing import (  # noqa: F401
+    IO,
     TYPE_CHECKING,
     Any,
     ClassVar,
