@@ -230,6 +230,10 @@ class SyncSender:
                     self._read(response, state, deadline)
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__
+            except BaseException:  # KeyboardInterrupt, a MeganovaError raised above: the connection is not reused
+                if response is not None:
+                    response.close()
+                raise
             finally:
                 deadline.end()
             if failure is not None:
@@ -300,6 +304,10 @@ class AsyncSender:
                     await self._read(response, state, deadline)
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__
+            except BaseException:  # a cancelled task, a MeganovaError raised above: the connection is not reused
+                if response is not None:
+                    await response.aclose()
+                raise
             finally:
                 deadline.end()
             if failure is not None:
