@@ -31,7 +31,7 @@ from ._options import (
 from ._pool import AsyncShardedTransport, ShardedTransport
 from ._request import APICall, build_request
 from ._response import is_event_stream, not_an_event_stream
-from ._streaming import AsyncChatStream, ChatStream, ChatStreamState, open_stream
+from ._streaming import AsyncChatStream, ChatStream, ChatStreamState, open_stream, release_deferred
 from ._transport import AsyncSender, RetryState, SyncSender
 from .resources import AsyncBilling, AsyncChat, AsyncModels, AsyncUsage, Billing, Chat, Models, Usage
 
@@ -184,6 +184,7 @@ class MegaNova(_BaseClient[httpx.Client]):
         self.chat, self.models, self.usage, self.billing = Chat(self), Models(self), Usage(self), Billing(self)
 
     def _call(self, call: APICall[T]) -> T:
+        release_deferred()  # responses of streams abandoned while the GC ran: closed here, outside any lock
         request = build_request(self._http, self._options, call)
         if not call.stream:
             return call.parse(self._sender.send(request, stream=False))
@@ -203,6 +204,7 @@ class MegaNova(_BaseClient[httpx.Client]):
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""
+        release_deferred()
         if self._owns_http:
             self._http.close()
 
@@ -231,6 +233,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         self.usage, self.billing = AsyncUsage(self), AsyncBilling(self)
 
     async def _call(self, call: APICall[T]) -> T:
+        release_deferred()
         request = build_request(self._http, self._options, call)
         if not call.stream:
             return call.parse(await self._sender.send(request, stream=False))
