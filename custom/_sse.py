@@ -79,7 +79,7 @@ class SSEDecoder:
                     self._pieces.append(piece)
                     self._pending += len(piece)
                     if self._pending > self._limit:
-                        self._too_large("line", self._pieces[0])
+                        self._too_large("line", b"".join(self._pieces[:_EXCERPT]))
                 return []
             tail = piece[cut:]
             piece = piece[:cut]
@@ -115,12 +115,12 @@ class SSEDecoder:
                 data.append(line[6:] if line[5:6] == b" " else line[5:])
                 size += len(line) + 1
                 if size > limit:
-                    self._too_large("event", data[0])
+                    self._too_large("event", b"\n".join(data[:_EXCERPT]))
             elif line[:1] != b":":  # not a comment
                 if self._field(line):
                     size += len(line) + 1
                     if size > limit:
-                        self._too_large("event", data[0])
+                        self._too_large("event", b"\n".join(data[:_EXCERPT]))
         self._size = size
         return events
 
