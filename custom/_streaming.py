@@ -25,7 +25,8 @@ Rules (one place, both clients):
   request id, body however nested), should the server echo it.
 
 Releasing connections (a stream left early must never hang the process):
-- Explicit `close()`, `with` / `async with`, an error, and the normal end close the response at once.
+- Explicit `close()`, `with` / `async with`, an error, and the normal end close the response at once
+  (a sync `close()` that a finalizer makes while the GC is collecting queues it, as below).
 - No reference cycle: the stream object and its iterator (a generator) share a small `_Link` and neither
   is referenced from it, so a stream left by `break` or an exception, or never iterated, is freed by
   reference counting at once, and `_Link.__del__` closes its response there and then.
@@ -780,6 +781,9 @@ class ChatStream(_StreamBase):
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._chunks.close()
+        if _collecting:  # called by a finalizer the GC runs (`with` in an abandoned generator): later
+            _DEFERRED.append(self._link.body)
+            return
         self._link.body.close()
         release_deferred()
 

@@ -9,6 +9,7 @@ here asserts a duration."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import faulthandler
 import gc
 import json
@@ -21,7 +22,7 @@ import threading
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Tuple, TypeVar
+from typing import Any, Callable, Deque, Iterator, List, Tuple, TypeVar
 
 import pytest
 from hostile_streams_server import DONE, END, MODEL, PING, REQUEST_ID, HostileServer, chunk, event, head
@@ -121,6 +122,11 @@ def mock() -> Iterator[MockServer]:
 # --- 1. a stream left early never hangs, and releases its connection ---------------------------------
 
 
+RECENT: Deque[Any] = collections.deque(maxlen=8)
+"""The caller's cycles of the last few streams: once dropped they are old, so only a full collection,
+at any point of the next calls (inside httpcore's pool too), finds them."""
+
+
 def left_early(client: MegaNova, how: str) -> None:
     if how == "break":
         for _chunk in client.chat.stream(model=MODEL, messages=MESSAGES):  # the README's loop, as written
@@ -138,12 +144,27 @@ def left_early(client: MegaNova, how: str) -> None:
         next(iter(stream))
         box: List[Any] = [stream]
         box.append(box)
+        RECENT.append(box)
+    elif how == "with, in an abandoned generator":  # `with` exits when the GC finalizes the generator
+
+        def words() -> Iterator[str]:
+            with client.chat.stream(model=MODEL, messages=MESSAGES) as stream:
+                for chunk in stream:
+                    yield chunk.delta
+
+        generator = words()
+        next(generator)
+        box = [generator]
+        box.append(box)
+        RECENT.append(box)
     elif how == "create(stream=True)":
         for _chunk in client.chat.create(model=MODEL, messages=MESSAGES, stream=True):  # type: ignore[attr-defined]
             break
 
 
-@pytest.mark.parametrize("how", ["break", "exception", "never iterated", "cycle", "create(stream=True)"])
+@pytest.mark.parametrize(
+    "how", ["break", "exception", "never iterated", "cycle", "with, in an abandoned generator", "create(stream=True)"]
+)
 def test_2000_sync_streams_left_early_on_one_client(mock: MockServer, how: str) -> None:
     client = MegaNova(api_key=mock.api_key, base_url=mock.url, max_retries=0, timeout=60)
     client.chat.create(model=MODEL, messages=MESSAGES)  # the pool warmed up
@@ -155,6 +176,7 @@ def test_2000_sync_streams_left_early_on_one_client(mock: MockServer, how: str) 
                 left_early(client, how)
 
     watchdog(run)
+    RECENT.clear()
     # the next ordinary calls work, on the same client
     assert client.chat.create(model=MODEL, messages=MESSAGES).choices[0].message["content"]
     assert client.chat.stream(model=MODEL, messages=MESSAGES).text()
