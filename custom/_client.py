@@ -35,7 +35,7 @@ from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environme
 from ._raw_response import raw_answer
 from ._request import Uploads, build_request, check_max_retries
 from ._response import is_event_stream, not_an_event_stream, parse_answer
-from ._streaming import ChatStreamState, open_stream
+from ._streaming import ChatStreamState, open_stream, release_deferred
 from ._transport import AsyncSender, RetryState, SyncSender, connection_error
 from .errors import MeganovaError
 from .resources import (
@@ -169,6 +169,7 @@ class _BaseClient(Generic[HttpT]):
     ) -> Tuple[httpx.Request, RetryState]:
         """The httpx request for one call, and its retry bookkeeping (with the call's own `max_retries`;
         none for an upload that cannot be sent again)."""
+        release_deferred()  # answers of streams abandoned while the GC ran: closed here, outside any lock
         if self._http.is_closed:
             raise MeganovaError(
                 f"This {type(self).__name__} was closed (close() or the end of its `with` block): build a new one."
@@ -324,6 +325,7 @@ class MegaNova(_BaseClient[httpx.Client]):
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""
+        release_deferred()
         if self._owns_http:
             self._http.close()
 

@@ -7,15 +7,46 @@ Rules (one place, both clients):
 - A body that ends before either (a dropped connection, an empty 200 stream) raises `APIConnectionError`:
   a cut-off answer never looks complete.
 - An error event (`event: error`, or an object with an `error` key) raises the matching `APIError`;
-  malformed JSON raises `APIResponseValidationError`. Nothing is skipped silently.
+  malformed JSON (also JSON nested too deeply to decode) raises `APIResponseValidationError`. Nothing is
+  skipped silently; whatever the server sends ends as a `MeganovaError`.
 - The last chunk yielded has `done=True` (its `delta` is empty; it carries the usage when sent).
-- After `[DONE]` the rest of the body is read, so the connection goes back to the pool; leaving the loop
-  early or `close()` closes the response.
+- After `[DONE]` the SDK reads on only a little, so that the connection can go back to the pool: at most
+  `DRAIN_BYTES` (64 KiB) within `DRAIN_SECONDS` (0.5 s, a deadline on the socket reads), and only on an
+  HTTP/1.1 connection of httpcore with an uncompressed body; then the response is closed, and a body that
+  has not ended by then closes its connection. The `done` chunk is handed out after that; the loop ends at
+  `[DONE]` whatever the server does next (`: ping` comments forever included).
+- Memory: one SSE line or one event's data may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`);
+  past it `APIResponseValidationError` is raised and the connection closed.
+- Time: `timeout=` bounds each silence of the server, i.e. each socket read (the wait for the headers,
+  then each wait between two pieces of the body); a stream that keeps sending is never cut by it. A silence
+  longer than that raises `APITimeoutError` (sent again first if no chunk was handed out yet and retries
+  are left).
+- Secrets: the API key is replaced by `sk-***` in every error a stream raises (message, code, type, param,
+  request id, body however nested), should the server echo it.
+
+Releasing connections (a stream left early must never hang the process):
+- Explicit `close()`, `with` / `async with`, an error, and the normal end close the response at once
+  (a sync `close()` that a finalizer makes while the GC is collecting queues it, as below).
+- No reference cycle: the stream object and its iterator (a generator) share a small `_Link` and neither
+  is referenced from it, so a stream left by `break` or an exception, or never iterated, is freed by
+  reference counting at once, and `_Link.__del__` closes its response there and then.
+- While the cyclic GC is collecting (tracked with `gc.callbacks`), nothing that takes the pool's lock runs
+  from a finalizer: httpcore 1.0's pool holds a non-reentrant lock while it works, and the GC may run
+  inside it (encode/httpcore#996). A stream finalized then only queues its response (`_DEFERRED`); the
+  queue is emptied by the next call the client makes (`release_deferred`), by `close()` of any stream and
+  of the client. Open bodies are also kept in `_OPEN` until closed, so httpx's half-read body generators
+  are never garbage themselves (the GC would finalize them, and that takes the pool's lock).
+- Async streams: an abandoned `AsyncChatStream` schedules the closing of its response on its event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
+import gc
 import json
+import time
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -23,15 +54,19 @@ from typing import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Deque,
     Dict,
     Generator,
     Iterator,
     List,
     Optional,
+    Set,
     Tuple,
+    Union,
 )
 
 import attrs
+import httpcore
 import httpx
 
 from ._options import ClientOptions
@@ -53,6 +88,14 @@ if TYPE_CHECKING:
     from ..models.chat_response import ChatResponse
     from ..models.token_usage import TokenUsage
     from ..models.tool_call_delta import ToolCallDelta
+
+DRAIN_BYTES = 64 * 1024
+"""After `[DONE]`: the most body bytes read on to reuse the connection."""
+DRAIN_SECONDS = 0.5
+"""After `[DONE]`: the longest the body is waited for to end, to reuse the connection."""
+
+MASK = "sk-***"
+_EXCERPT = 200
 
 
 @attrs.define(slots=True)
@@ -85,13 +128,69 @@ class ChatStreamChunk:
 def _from_dict(cls: Any, data: Any, request_id: Optional[str]) -> Any:
     try:
         return cls.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise APIResponseValidationError(
-            f"Stream event does not match {cls.__name__}: {exc!r}",
-            status=200,
-            request_id=request_id,
-            body=data,
-        ) from exc
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        problem = repr(exc)[:_EXCERPT]
+    # raised outside the `except`: the original error (which may quote the data) is not chained
+    raise APIResponseValidationError(
+        f"Stream event does not match {cls.__name__}: {problem}", status=200, request_id=request_id, body=data
+    )
+
+
+def _scrub_text(text: str, secret: str) -> str:
+    return text.replace(secret, MASK) if secret in text else text
+
+
+def _scrub_json(value: Any, secret: str) -> Any:
+    """`value` with `secret` replaced in every string; lists and dicts (however deep: no recursion) are
+    cleaned in place, keys included."""
+    if isinstance(value, str):
+        return _scrub_text(value, secret)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).replace(secret.encode(), MASK.encode())
+    stack: List[Any] = [value] if isinstance(value, (dict, list)) else []
+    seen: Set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        keys = list(node) if isinstance(node, dict) else range(len(node))
+        for key in keys:
+            item = node[key]
+            if isinstance(item, str):
+                if secret in item:
+                    node[key] = item.replace(secret, MASK)
+            elif isinstance(item, (dict, list)):
+                stack.append(item)
+            if isinstance(key, str) and secret in key:
+                node[key.replace(secret, MASK)] = node.pop(key)
+    return value
+
+
+def _excerpt(data: bytes, secret: Optional[str]) -> bytes:
+    """The start of `data` for a message, without the secret (nor a piece of it cut at the end)."""
+    if not secret:
+        return data[:_EXCERPT]
+    key = secret.encode()
+    short = data.replace(key, MASK.encode())[:_EXCERPT]
+    for size in range(min(len(key) - 1, len(short)), 2, -1):
+        if short.endswith(key[:size]):
+            return short[:-size] + MASK.encode()
+    return short
+
+
+def _adopt(exc: MeganovaError, request_id: Optional[str], secret: Optional[str]) -> MeganovaError:
+    """`exc`, with the stream's request id, and the secret scrubbed from every attribute."""
+    if exc.request_id is None:
+        exc.request_id = request_id
+    if secret:
+        for name in ("message", "code", "type", "param", "request_id"):
+            value = getattr(exc, name)
+            if isinstance(value, str) and secret in value:
+                setattr(exc, name, value.replace(secret, MASK))
+        exc.body = _scrub_json(exc.body, secret)
+        exc.args = tuple(_scrub_text(a, secret) if isinstance(a, str) else a for a in exc.args)
+    return exc
 
 
 @attrs.define(slots=True)
@@ -135,19 +234,22 @@ class ChatStreamState:
                     break
                 self._event(event, out)
         except MeganovaError as exc:
+            error = _adopt(exc, self.request_id, self._secret)
             if not out:
-                raise
-            self._error = exc
+                raise error from None
+            self._error = error
+        except RecursionError:  # a structure nested too deeply to handle, whatever did it
+            error = self._invalid("A stream event is nested too deeply to be read.", None)
+            if not out:
+                raise error from None
+            self._error = error
         if out:
             self.started = True
         return out
 
     def body_ended(self) -> Iterator[ChatStreamChunk]:
         """At the end of the body: nothing more after [DONE]; the final chunk if every choice finished;
-        else `APIConnectionError`, since the answer was cut off.
-
-        The body is read to its end even after [DONE] (`feed` ignores the rest), so that the connection
-        goes back to the pool."""
+        else `APIConnectionError`, since the answer was cut off."""
         if self._error is not None:
             raise self._error
         if self.finished:
@@ -202,7 +304,10 @@ class ChatStreamState:
                 data[key] = self.head[key]
         if self.usage is not None:
             data["usage"] = self.usage.to_dict()
-        response: ChatResponse = _from_dict(ChatResponse, data, self.request_id)
+        try:
+            response: ChatResponse = _from_dict(ChatResponse, data, self.request_id)
+        except MeganovaError as exc:
+            raise _adopt(exc, self.request_id, self._secret) from None
         response.request_id = self.request_id
         return response
 
@@ -215,16 +320,20 @@ class ChatStreamState:
             self.finished = True
             out.append(self._done_chunk())
             return
+        problem: Optional[str] = None
         try:
             payload = _decode_json(data.decode())
-        except ValueError as exc:  # UnicodeDecodeError too
-            raise self._invalid(
-                f"Malformed JSON in a stream event: {data[:200]!r}", data.decode(errors="replace")
-            ) from exc
+        except ValueError:  # UnicodeDecodeError too
+            problem = "Malformed JSON"
+        except RecursionError:
+            problem = "JSON nested too deeply"
+        if problem is not None:  # raised outside the `except`: the decoder's error quotes the data
+            text = data.decode(errors="replace")
+            raise self._invalid(f"{problem} in a stream event: {_excerpt(data, self._secret)!r}", text)
         if event.event == "error" or (isinstance(payload, dict) and "error" in payload):
             raise self._error_event(payload)
         if not isinstance(payload, dict):
-            raise self._invalid(f"A stream event is not a JSON object: {data[:200]!r}", payload)
+            raise self._invalid(f"A stream event is not a JSON object: {_excerpt(data, self._secret)!r}", payload)
         choices = payload.get("choices") or ()
         if not isinstance(choices, (list, tuple)):
             raise self._invalid("A stream event's 'choices' is not a list.", payload)
@@ -333,34 +442,329 @@ Reopen = Callable[[httpx.HTTPError], Tuple[httpx.Response, ChatStreamState]]
 AsyncReopen = Callable[[httpx.HTTPError], Awaitable[Tuple[httpx.Response, ChatStreamState]]]
 
 
+# --- releasing connections (see the module docstring) -----------------------------------------------
+
+_collecting = False
+"""Whether the cyclic GC is collecting right now (kept by `_gc_phase`)."""
+
+
+def _gc_phase(phase: str, info: Dict[str, int]) -> None:
+    global _collecting
+    _collecting = phase == "start"
+
+
+gc.callbacks.append(_gc_phase)
+
+
+class _Body:
+    """One response being read, and the iterator of its body once started. Registered in `_OPEN` until
+    closed: httpx's half-read body generators stay reachable, so the GC never finalizes them."""
+
+    __slots__ = ("identity", "pieces", "response")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.pieces: Any = None
+        encoding = response.headers.get("content-encoding")
+        self.identity = not encoding or encoding.lower() == "identity"
+        """Whether the body is read as sent (then bytes after [DONE] may be drained)."""
+        _OPEN.add(self)
+
+    def iterate(self) -> Iterator[bytes]:
+        """The body's pieces, as they arrive (decompressed if it was compressed)."""
+        response = self.response
+        # uncompressed: the byte stream itself, one layer less per piece, and we decide when it is closed
+        self.pieces = iter(response.stream) if self.identity else response.iter_bytes()  # type: ignore[arg-type]
+        return self.pieces  # type: ignore[no-any-return]
+
+    def aiterate(self) -> AsyncIterator[bytes]:
+        response = self.response
+        if self.identity:
+            self.pieces = response.stream.__aiter__()  # type: ignore[union-attr]
+        else:
+            self.pieces = response.aiter_bytes()
+        return self.pieces  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        _OPEN.discard(self)
+        self.response.close()
+
+    async def aclose(self) -> None:
+        _OPEN.discard(self)
+        await self.response.aclose()
+
+
+_OPEN: Set[_Body] = set()
+"""The bodies of the streams not closed yet."""
+_DEFERRED: Deque[_Body] = collections.deque()
+"""Bodies of sync streams finalized while the GC was collecting: closed by `release_deferred`."""
+_TASKS: Set[Any] = set()
+"""The tasks closing abandoned async streams (the loop keeps only weak references)."""
+
+
+def release_deferred() -> None:
+    """Closes the responses of the streams abandoned while the GC was collecting. Called by each call of
+    a client, by `close()` of streams and clients: never while a lock of the pool is held."""
+    while _DEFERRED:
+        try:
+            body = _DEFERRED.popleft()
+        except IndexError:  # another thread took the last one
+            return
+        with contextlib.suppress(Exception):  # the connection is dropped either way
+            body.close()
+
+
+def _aclose_later(body: _Body, loop: asyncio.AbstractEventLoop) -> None:
+    task = loop.create_task(body.aclose())
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
+class _Link:
+    """What a stream object and its iterator share: the body being read, the state, how to send again.
+
+    Neither the stream nor the iterator is referenced from here, so they form no cycle: when both are
+    gone (left by `break`, an exception, or never iterated) reference counting frees the link at once,
+    and `__del__` releases the connection."""
+
+    __slots__ = ("body", "loop", "reopen", "state")
+
+    def __init__(
+        self, body: _Body, state: ChatStreamState, reopen: Any, loop: Optional[asyncio.AbstractEventLoop]
+    ) -> None:
+        self.body = body
+        self.state = state
+        self.reopen = reopen
+        self.loop = loop
+        """The event loop of an async stream; None for a sync one."""
+
+    def __del__(self) -> None:
+        body = self.body
+        try:
+            if body.response.is_closed:
+                _OPEN.discard(body)
+            elif self.loop is not None:  # async: its loop closes it, soon
+                if self.loop.is_closed():
+                    _OPEN.discard(body)
+                else:
+                    self.loop.call_soon_threadsafe(_aclose_later, body, self.loop)
+            elif _collecting:  # the GC may be running inside the pool's lock: later, outside
+                _DEFERRED.append(body)
+            else:
+                body.close()
+        except Exception:  # at interpreter exit, or a loop closed meanwhile
+            _OPEN.discard(body)
+
+
+class _ReadUntil:
+    """A network stream's `read`, with a deadline on top of the read timeout (the drain after [DONE])."""
+
+    __slots__ = ("deadline", "read")
+
+    def __init__(self, read: Callable[..., bytes], deadline: float) -> None:
+        self.read = read
+        self.deadline = deadline
+
+    def __call__(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the body did not end soon after [DONE]")
+        return self.read(max_bytes, left if timeout is None or timeout > left else timeout)
+
+
+class _AsyncReadUntil:
+    """`_ReadUntil` for an async network stream."""
+
+    __slots__ = ("deadline", "read")
+
+    def __init__(self, read: Callable[..., Awaitable[bytes]], deadline: float) -> None:
+        self.read = read
+        self.deadline = deadline
+
+    async def __call__(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the body did not end soon after [DONE]")
+        return await self.read(max_bytes, left if timeout is None or timeout > left else timeout)
+
+
+_Bounded = Tuple[Any, Any]
+
+
+def _bound_reads(body: _Body, wrapper: Union[type[_ReadUntil], type[_AsyncReadUntil]]) -> Optional[_Bounded]:
+    """Puts the drain deadline on the reads of `body`'s connection: (the network stream, its own `read`
+    attribute to put back), or None when the body is not drained (not httpcore's HTTP/1.1, compressed)."""
+    network = body.response.extensions.get("network_stream")
+    if not body.identity or network is None:
+        return None
+    try:
+        own = vars(network).get("read")
+        network.read = wrapper(network.read, time.monotonic() + DRAIN_SECONDS)
+    except (TypeError, AttributeError):  # no instance attributes: not drained
+        return None
+    return network, own
+
+
+def _unbound_reads(bounded: _Bounded) -> None:
+    """Puts back the reads of the connection, before it can go back to the pool (at `close`)."""
+    network, own = bounded
+    if own is None:
+        del network.read
+    else:
+        network.read = own
+
+
+def _drain(body: _Body) -> None:
+    """After [DONE]: reads what is left of the body, boundedly (see the module docstring), and closes
+    the response: the connection goes back to the pool if the body ended, else it is closed."""
+    bounded = _bound_reads(body, _ReadUntil)
+    if bounded is not None:
+        try:
+            left = DRAIN_BYTES
+            for piece in body.pieces:
+                left -= len(piece)
+                if left < 0:
+                    break
+        except httpx.HTTPError:
+            pass
+        finally:
+            _unbound_reads(bounded)
+    body.close()
+
+
+async def _adrain(body: _Body) -> None:
+    """`_drain` for an async stream."""
+    bounded = _bound_reads(body, _AsyncReadUntil)
+    if bounded is not None:
+        try:
+            left = DRAIN_BYTES
+            async for piece in body.pieces:
+                left -= len(piece)
+                if left < 0:
+                    break
+        except httpx.HTTPError:
+            pass
+        finally:
+            _unbound_reads(bounded)
+    await body.aclose()
+
+
+def _iterate(link: _Link) -> Generator[ChatStreamChunk, None, None]:
+    """A sync stream's chunks. References the link only (no cycle with the stream object). Left early,
+    it does no cleanup itself (`close()` or the link's `__del__` does)."""
+    while True:
+        state = link.state
+        body = link.body
+        try:
+            for piece in body.iterate():
+                chunks = state.feed(piece)
+                if state.finished:  # [DONE]: its chunk is the last one
+                    done = chunks.pop()
+                    yield from chunks
+                    _drain(body)
+                    yield done
+                    return
+                yield from chunks
+            body.close()
+            yield from state.body_ended()
+            return
+        except httpx.HTTPError as exc:
+            body.close()
+            if not state.transport_failed(exc, body.response.request, link.reopen is not None):
+                return
+            failure = exc
+        except GeneratorExit:
+            raise
+        except BaseException:
+            body.close()
+            raise
+        response, link.state = link.reopen(failure)
+        link.body = _Body(response)
+
+
+async def _aiterate(link: _Link) -> AsyncGenerator[ChatStreamChunk, None]:
+    """`_iterate` for an async stream."""
+    while True:
+        state = link.state
+        body = link.body
+        try:
+            async for piece in body.aiterate():
+                chunks = state.feed(piece)
+                if state.finished:  # [DONE]: its chunk is the last one
+                    done = chunks.pop()
+                    for chunk in chunks:
+                        yield chunk
+                    await _adrain(body)
+                    yield done
+                    return
+                for chunk in chunks:
+                    yield chunk
+            await body.aclose()
+            for chunk in state.body_ended():
+                yield chunk
+            return
+        except httpx.HTTPError as exc:
+            await body.aclose()
+            if not state.transport_failed(exc, body.response.request, link.reopen is not None):
+                return
+            failure = exc
+        except GeneratorExit:
+            raise
+        except BaseException:
+            await body.aclose()
+            raise
+        response, link.state = await link.reopen(failure)
+        link.body = _Body(response)
+
+
 class _StreamBase:
-    """What both stream objects share: the response, the state, the request id.
+    """What both stream objects share: the link to the response and state, the request id.
 
     A connection that breaks before the first chunk is sent again (the same Idempotency-Key, within
     `max_retries`, through `reopen`); after it, the break raises."""
 
-    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Any = None) -> None:
-        self.response = response
-        """The `httpx.Response` being read (headers arrived; the body is read as you iterate)."""
-        self._state = state
-        self._reopen = reopen
-        self._chunks = self._iterate()
+    __slots__ = ("__weakref__", "_chunks", "_link")
 
-    def _iterate(self) -> Any:
-        raise NotImplementedError
+    def __init__(
+        self,
+        response: httpx.Response,
+        state: ChatStreamState,
+        reopen: Any = None,
+        loop: Optional[asyncio.AbstractEventLoop] = None,
+    ) -> None:
+        self._link = _Link(_Body(response), state, reopen, loop)
+
+    @property
+    def response(self) -> httpx.Response:
+        """The `httpx.Response` being read (headers arrived; the body is read as you iterate)."""
+        return self._link.body.response
 
     @property
     def request_id(self) -> Optional[str]:
         """The answer's `X-Request-Id`."""
-        return self._state.request_id
+        return self._link.state.request_id
+
+    @property
+    def _state(self) -> ChatStreamState:
+        return self._link.state
 
 
 class ChatStream(_StreamBase):
     """A streamed chat answer: iterate it for `ChatStreamChunk`s. Also a context manager; `close()`
-    releases the connection early. `text()` / `get_final_response()` read the rest and return it whole."""
+    releases the connection early. `text()` / `get_final_response()` read the rest and return it whole.
 
-    _reopen: Optional[Reopen]
+    Time: `timeout=` bounds each silence between two bytes received (each socket read), not the whole
+    stream; a longer silence raises `APITimeoutError`. The loop ends at `[DONE]` (see the module docstring
+    for what is read after it). Left early (`break`, an exception) the connection is released at once,
+    even without `with` or `close()`."""
+
+    __slots__ = ()
+
     _chunks: Generator[ChatStreamChunk, None, None]
+
+    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[Reopen] = None) -> None:
+        super().__init__(response, state, reopen)
+        self._chunks = _iterate(self._link)
 
     def __iter__(self) -> Iterator[ChatStreamChunk]:
         return self._chunks  # the generator itself: no extra call per chunk
@@ -377,7 +781,11 @@ class ChatStream(_StreamBase):
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._chunks.close()
-        self.response.close()
+        if _collecting:  # called by a finalizer the GC runs (`with` in an abandoned generator): later
+            _DEFERRED.append(self._link.body)
+            return
+        self._link.body.close()
+        release_deferred()
 
     def text(self) -> str:
         """Read the rest of the stream; the whole text of the answer (choice 0)."""
@@ -391,32 +799,24 @@ class ChatStream(_StreamBase):
             pass
         return self._state.final_response()
 
-    def _iterate(self) -> Generator[ChatStreamChunk, None, None]:
-        while True:
-            state = self._state
-            try:
-                for piece in self.response.iter_bytes():
-                    yield from state.feed(piece)
-                yield from state.body_ended()
-                return
-            except httpx.HTTPError as exc:
-                if not state.transport_failed(exc, self.response.request, self._reopen is not None):
-                    return
-                failure = exc
-            finally:
-                self.response.close()
-            assert self._reopen is not None
-            self.response, self._state = self._reopen(failure)
-
 
 class AsyncChatStream(_StreamBase):
     """A streamed chat answer: `async for` it for `ChatStreamChunk`s. Also an async context manager;
     `await close()` releases the connection early. `await text()` / `await get_final_response()` read
     the rest and return it whole.
+
+    Time: `timeout=` bounds each silence between two bytes received (each socket read), not the whole
+    stream; a longer silence raises `APITimeoutError`. Left early, the connection is released by the
+    event loop soon after (or at once with `async with` / `await close()`).
     """
 
-    _reopen: Optional[AsyncReopen]
+    __slots__ = ()
+
     _chunks: AsyncGenerator[ChatStreamChunk, None]
+
+    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[AsyncReopen] = None) -> None:
+        super().__init__(response, state, reopen, asyncio.get_running_loop())
+        self._chunks = _aiterate(self._link)
 
     def __aiter__(self) -> AsyncIterator[ChatStreamChunk]:
         return self._chunks  # the generator itself: no extra call per chunk
@@ -433,7 +833,8 @@ class AsyncChatStream(_StreamBase):
     async def close(self) -> None:
         """Stop reading and release the connection."""
         await self._chunks.aclose()
-        await self.response.aclose()
+        await self._link.body.aclose()
+        release_deferred()
 
     async def text(self) -> str:
         """Read the rest of the stream; the whole text of the answer (choice 0)."""
@@ -446,22 +847,3 @@ class AsyncChatStream(_StreamBase):
         async for _ in self:
             pass
         return self._state.final_response()
-
-    async def _iterate(self) -> AsyncGenerator[ChatStreamChunk, None]:
-        while True:
-            state = self._state
-            try:
-                async for piece in self.response.aiter_bytes():
-                    for chunk in state.feed(piece):
-                        yield chunk
-                for chunk in state.body_ended():
-                    yield chunk
-                return
-            except httpx.HTTPError as exc:
-                if not state.transport_failed(exc, self.response.request, self._reopen is not None):
-                    return
-                failure = exc
-            finally:
-                await self.response.aclose()
-            assert self._reopen is not None
-            self.response, self._state = await self._reopen(failure)
