@@ -335,3 +335,25 @@ def test_tts_streams_into_a_file(call: Any, server: MockServer, tmp_path: Path) 
         call(
             lambda c: c.audio.tts_to_file(tmp_path / "cut.wav", "Welcome.", model="m", voice="v", response_format="wav")
         )
+
+
+def test_openai_shaped_streams_left_early_are_released_at_once(server: MockServer) -> None:
+    import gc
+    import weakref
+
+    client = MegaNova(api_key=server.api_key, base_url=server.url)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    gc.disable()  # only reference counting may release them
+    try:
+        for _ in range(300):
+            stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+            ref = weakref.ref(stream)
+            for _event in stream:
+                break
+            del stream, _event
+            assert ref() is None  # no cycle keeps it alive
+    finally:
+        gc.enable()
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 16
+    assert client.chat.completions.create(model=MODEL, messages=MESSAGES).choices
+    client.close()
