@@ -29,6 +29,7 @@ from ._options import (
     DEFAULT_TIMEOUT,
     ClientOptions,
     TimeoutTypes,
+    check_headers,
     make_timeout,
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
@@ -224,8 +225,9 @@ class _BaseClient(Generic[HttpT]):
         if timeout is not None:
             changes["timeout"] = make_timeout(timeout)
         if max_retries is not None:
-            changes["max_retries"] = max_retries
+            changes["max_retries"] = check_max_retries(max_retries)
         if default_headers is not None:
+            check_headers(default_headers, "default_headers")
             changes["default_headers"] = {**self._options.default_headers, **default_headers}
         client = object.__new__(type(self))
         client._init(attrs.evolve(self._options, **changes), self._http, owns_http=False)

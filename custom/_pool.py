@@ -37,7 +37,6 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional,
 import httpx
 from httpx._utils import get_environment_proxies  # present in every httpx 0.23 to 0.28
 
-from . import _deadline
 from .errors import MeganovaError
 
 SHARDS = 8
@@ -147,9 +146,11 @@ def _new_shards(
     kind: Callable[..., ShardT], verify: Verify, limits: httpx.Limits, proxy: Optional[str], shards: int
 ) -> Tuple[List[ShardT], Balancer]:
     extra: Dict[str, Any] = {} if proxy is None else {"proxy": httpx.Proxy(url=proxy)}
+    from ._deadline_backend import install  # imports httpcore: when the first pool is built
+
     pools = [kind(verify=verify, limits=each, **extra) for each in _limits(limits, shards)]
     for pool in pools:
-        _deadline.install(pool)  # each connect, read and write gets only the attempt's time left
+        install(pool)  # each connect, read and write gets only the attempt's time left
     return pools, Balancer(shards)
 
 

@@ -66,7 +66,6 @@ from typing import (
 )
 
 import attrs
-import httpcore
 import httpx
 
 from ._options import ClientOptions
@@ -568,8 +567,14 @@ class _ReadUntil:
     def __call__(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise httpcore.ReadTimeout("the body did not end soon after [DONE]")
+            raise _drain_timeout()
         return self.read(max_bytes, left if timeout is None or timeout > left else timeout)
+
+
+def _drain_timeout() -> Exception:
+    import httpcore  # here, not at import: `import meganova` does not pay for httpcore
+
+    return httpcore.ReadTimeout("the body did not end soon after [DONE]")
 
 
 class _AsyncReadUntil:
@@ -584,7 +589,7 @@ class _AsyncReadUntil:
     async def __call__(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise httpcore.ReadTimeout("the body did not end soon after [DONE]")
+            raise _drain_timeout()
         return await self.read(max_bytes, left if timeout is None or timeout > left else timeout)
 
 

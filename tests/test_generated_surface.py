@@ -250,3 +250,16 @@ def test_a_top_level_answer_that_is_not_an_object_fails_at_once(harness: Callabl
     h = capture(harness, [json_response(200, ["not", "an", "object"])])
     with pytest.raises(APIResponseValidationError):
         h.chat()
+
+
+@pytest.mark.parametrize(
+    ("changes", "name"),
+    [
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": "3"}, "max_retries"),
+        ({"default_headers": {"X": "a\r\nb"}}, "default_headers"),
+    ],
+)
+def test_with_options_checks_what_it_is_given(changes: Dict[str, Any], name: str) -> None:
+    with pytest.raises(MeganovaError, match=name):
+        MegaNova(api_key="sk-x").with_options(**changes)
