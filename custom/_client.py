@@ -30,11 +30,12 @@ from ._options import (
     ClientOptions,
     TimeoutTypes,
     check_headers,
+    check_max_retries,
     make_timeout,
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from ._raw_response import raw_answer
-from ._request import Uploads, build_request, check_max_retries
+from ._request import Uploads, build_request
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._streaming import ChatStreamState, open_stream, release_deferred
 from ._transport import AsyncSender, RetryState, SyncSender, connection_error

@@ -71,6 +71,13 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
+def check_max_retries(value: Any, name: str = "max_retries") -> int:
+    """A whole number of retries, >= 0 (the client's, or one call's)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MeganovaError(f"{name} must be a whole number >= 0, got {value!r}.")
+    return value
+
+
 def check_headers(headers: Mapping[str, str], name: str) -> None:
     """Raise a `MeganovaError` naming `name` (the argument, e.g. "extra_headers") unless every header name
     is an HTTP token and every value a str of printable ASCII (spaces and tabs allowed: no line breaks,
@@ -189,8 +196,7 @@ class ClientOptions:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> ClientOptions:
         """Validated options, with the environment's fallbacks applied."""
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise MeganovaError(f"max_retries must be a whole number >= 0, got {max_retries!r}.")
+        check_max_retries(max_retries)
         for name, value in (("region", region), ("user_agent_extra", user_agent_extra or "")):
             if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
                 raise MeganovaError(f"{name} must not contain control characters.")

@@ -47,13 +47,6 @@ def _why(exc: BaseException) -> str:
     return str(exc)
 
 
-def check_max_retries(value: Any, name: str = "max_retries") -> int:
-    """A whole number of retries, >= 0."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise MeganovaError(f"{name} must be a whole number >= 0, got {value!r}.")
-    return value
-
-
 class _OneShot:
     """A stream that can be read once (a pipe): only `read`, so that httpx sends it chunked instead of
     trusting a size the operating system reports for it."""
