@@ -58,6 +58,8 @@ class _AsyncAgents(AsyncAgentsResource[AsyncCompletionStream]):
 class CloudAgent:
     """A MegaNova Studio agent: `info()`, `chat()`, `confirm_tool()`, `completions()`, `conversation()`."""
 
+    __slots__ = ("_agents", "_client", "_key")  # no __dict__: vars() cannot show the key
+
     def __init__(
         self,
         api_key: Optional[str] = None,
@@ -156,6 +158,8 @@ class CloudAgent:
 
 class AsyncCloudAgent:
     """`CloudAgent` for asyncio: the same methods, awaited."""
+
+    __slots__ = ("_agents", "_client", "_key")  # no __dict__: vars() cannot show the key
 
     def __init__(
         self,
