@@ -97,11 +97,12 @@ def parse_answer(cast_to: Any, response: httpx.Response, strict: bool = False, u
         return response.content
     if cast_to is str:
         return response.text
+    text_field = getattr(cast_to, "text_field", None)  # the spec allows a text/plain answer too
     model_class = getattr(cast_to, "model_class", None)  # a generated `read_model`: the class, imported now
     if model_class is not None:
         cast_to = model_class()
-    if "text" in cast_to._fields and response.headers.get("content-type", "").startswith("text/plain"):
-        return cast_to.from_dict({"text": response.text})  # a transcription asked for as text, srt or vtt
+    if text_field is not None and response.headers.get("content-type", "").startswith("text/plain"):
+        return cast_to.from_dict({text_field: response.text})  # a transcription asked for as text, srt or vtt
     model = parse_model(cast_to, response, strict)
     if unwrap is None:
         return model

@@ -215,12 +215,20 @@ class read_model:
     `exact` (a variant of a union), only an object whose constants match and whose required fields are
     all there; otherwise any object (its fields are checked when read)."""
 
-    __slots__ = ("_cls", "exact", "module", "name")
+    __slots__ = ("_cls", "exact", "module", "name", "text_field")
 
-    def __init__(self, module: str, name: str, exact: bool = False) -> None:
+    def __init__(
+        self,
+        module: str,
+        name: str,
+        exact: bool = False,
+        text_field: Optional[str] = None,
+    ) -> None:
         self.module = module
         self.name = name
         self.exact = exact
+        self.text_field = text_field
+        """For an answer: the field a `text/plain` answer fills (the spec allows both forms), or None."""
         self._cls: Optional[type[Model]] = None
 
     def model_class(self) -> type["Model"]:

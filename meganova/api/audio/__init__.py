@@ -25,7 +25,9 @@ from typing import (  # noqa: F401
 
 from ... import types as _t
 
-_Transcription = _t.read_model("transcription", "Transcription")
+_Transcription_or_text = _t.read_model(
+    "transcription", "Transcription", text_field="text"
+)
 """The answers' models, imported on their first answer."""
 
 if TYPE_CHECKING:
@@ -103,7 +105,7 @@ class AudioResource(_t.SyncResource):
         )
         answer: Transcription = self._client._send(
             request,
-            _Transcription,
+            _Transcription_or_text,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
@@ -341,7 +343,7 @@ class AsyncAudioResource(_t.AsyncResource):
         )
         answer: Transcription = await self._client._send(
             request,
-            _Transcription,
+            _Transcription_or_text,
             _t.CallOptions(
                 timeout, max_retries, extra_headers, extra_query, extra_body
             ),
