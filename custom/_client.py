@@ -36,9 +36,9 @@ from ._options import (
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from ._raw_response import raw_answer
 from ._request import Uploads, build_request
-from ._response import is_event_stream, not_an_event_stream, parse_answer
+from ._response import is_binary, is_event_stream, not_an_event_stream, not_binary, parse_answer
 from ._streaming import ChatStreamState, open_stream, release_deferred
-from ._transport import AsyncSender, RetryState, SyncSender, connection_error
+from ._transport import AsyncSender, RetryState, SyncSender
 from .errors import MeganovaError
 from .resources import (
     AsyncAudio,
@@ -296,19 +296,17 @@ class MegaNova(_BaseClient[httpx.Client]):
                 uploads.close()
 
     def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
-        http_request, retry = self._prepare(request, options)
-        response = self._sender.send(http_request, stream=True, state=retry, download=True)
+        """Send one call and write its (binary) answer to `target`, atomically (`_download.Sink`, checked
+        before anything is sent); the body is read by the sender like every answer. The bytes written."""
         sink = Sink(target)
         try:
-            for piece in response.iter_bytes():
-                sink.write(piece)
-        except httpx.HTTPError as exc:
-            raise connection_error(exc, http_request, self._options.api_key) from None
+            http_request, retry = self._prepare(request, options)
+            response = self._sender.send(http_request, stream=False, state=retry, sink=sink)
+            if not is_binary(response):  # JSON or HTML: read into memory, never saved
+                raise not_binary(response)
+            return sink.commit()
         finally:
-            sink.close()
-            response.close()
-        return sink.written
+            sink.discard()
 
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (a `ChatStream`) over the open body."""
@@ -382,19 +380,17 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
                 uploads.close()
 
     async def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
-        http_request, retry = self._prepare(request, options)
-        response = await self._sender.send(http_request, stream=True, state=retry, download=True)
+        """Send one call and write its (binary) answer to `target`, atomically (`_download.Sink`, checked
+        before anything is sent); the body is read by the sender like every answer. The bytes written."""
         sink = Sink(target)
         try:
-            async for piece in response.aiter_bytes():
-                sink.write(piece)
-        except httpx.HTTPError as exc:
-            raise connection_error(exc, http_request, self._options.api_key) from None
+            http_request, retry = self._prepare(request, options)
+            response = await self._sender.send(http_request, stream=False, state=retry, sink=sink)
+            if not is_binary(response):  # JSON or HTML: read into memory, never saved
+                raise not_binary(response)
+            return sink.commit()
         finally:
-            sink.close()
-            await response.aclose()
-        return sink.written
+            sink.discard()
 
     async def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (an `AsyncChatStream`) over the open body."""
@@ -414,6 +410,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""
+        release_deferred()
         if self._owns_http:
             await self._http.aclose()
 

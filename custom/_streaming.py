@@ -15,8 +15,10 @@ Rules (one place, both clients):
   HTTP/1.1 connection of httpcore with an uncompressed body; then the response is closed, and a body that
   has not ended by then closes its connection. The `done` chunk is handed out after that; the loop ends at
   `[DONE]` whatever the server does next (`: ping` comments forever included).
-- Memory: one SSE line or one event's data may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`);
-  past it `APIResponseValidationError` is raised and the connection closed.
+- Memory: the body is read raw and decoded by the one body reader (`_body.Decoder`: gzip, deflate,
+  stacked, in steps of at most 1 MiB, so no read inflates past that); one SSE line or one event's data
+  may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`), counted after decoding: past it
+  `APIResponseValidationError` is raised and the connection closed (a gzip bomb included).
 - Time: `timeout=` bounds each silence of the server, i.e. each socket read (the wait for the headers,
   then each wait between two pieces of the body); a stream that keeps sending is never cut by it. A silence
   longer than that raises `APITimeoutError` (sent again first if no chunk was handed out yet and retries
@@ -68,6 +70,7 @@ from typing import (
 import attrs
 import httpx
 
+from ._body import Decoder
 from ._options import ClientOptions
 from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import connection_error
@@ -459,30 +462,45 @@ class _Body:
     """One response being read, and the iterator of its body once started. Registered in `_OPEN` until
     closed: httpx's half-read body generators stay reachable, so the GC never finalizes them."""
 
-    __slots__ = ("identity", "pieces", "response")
+    __slots__ = ("decoder", "identity", "pieces", "response")
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
         self.pieces: Any = None
-        encoding = response.headers.get("content-encoding")
-        self.identity = not encoding or encoding.lower() == "identity"
+        self.decoder = Decoder(response.headers)
+        self.identity = self.decoder.identity
         """Whether the body is read as sent (then bytes after [DONE] may be drained)."""
         _OPEN.add(self)
 
     def iterate(self) -> Iterator[bytes]:
-        """The body's pieces, as they arrive (decompressed if it was compressed)."""
+        """The body's pieces, as they arrive (decoded by the one body reader, `_body.Decoder`, in steps
+        of at most `_body.STEP` bytes: never with httpx's `iter_bytes`, which inflates a piece whole)."""
         response = self.response
         # uncompressed: the byte stream itself, one layer less per piece, and we decide when it is closed
-        self.pieces = iter(response.stream) if self.identity else response.iter_bytes()  # type: ignore[arg-type]
+        self.pieces = iter(response.stream) if self.identity else self._decoded()  # type: ignore[arg-type]
         return self.pieces  # type: ignore[no-any-return]
+
+    def _decoded(self) -> Iterator[bytes]:
+        decoder = self.decoder
+        for raw in self.response.iter_raw():
+            yield from decoder.decode(raw)
+        yield from decoder.flush()
 
     def aiterate(self) -> AsyncIterator[bytes]:
         response = self.response
         if self.identity:
             self.pieces = response.stream.__aiter__()  # type: ignore[union-attr]
         else:
-            self.pieces = response.aiter_bytes()
+            self.pieces = self._adecoded()
         return self.pieces  # type: ignore[no-any-return]
+
+    async def _adecoded(self) -> AsyncIterator[bytes]:
+        decoder = self.decoder
+        async for raw in self.response.aiter_raw():
+            for piece in decoder.decode(raw):
+                yield piece
+        for piece in decoder.flush():
+            yield piece
 
     def close(self) -> None:
         _OPEN.discard(self)
