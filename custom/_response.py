@@ -13,7 +13,15 @@ from typing import Any, Optional, TypeVar
 
 import httpx
 
-from .errors import APIError, APIResponseValidationError, MeganovaError, api_error, scrub, status_of_error_event
+from .errors import (
+    APIError,
+    APIResponseValidationError,
+    ErrorInfo,
+    MeganovaError,
+    api_error,
+    scrub,
+    status_of_error_event,
+)
 
 T = TypeVar("T")
 
@@ -150,8 +158,6 @@ def not_binary(response: httpx.Response) -> MeganovaError:
         error = {"message": error}
     secret = secret_of(response)
     if isinstance(error, dict):
-        from .errors import ErrorInfo
-
         info = ErrorInfo(
             str(error.get("message") or "The server answered an error instead of the binary answer."),
             type=None if error.get("type") is None else str(error.get("type")),
@@ -159,9 +165,7 @@ def not_binary(response: httpx.Response) -> MeganovaError:
             param=None if error.get("param") is None else str(error.get("param")),
             body=body,
         )
-        api: APIError = api_error(
-            status_of_error_event(error), info, request_id=request_id_of(response), secret=secret
-        )
+        api: APIError = api_error(status_of_error_event(error), info, request_id=request_id_of(response), secret=secret)
         return api
     return validation_error(
         f"Asked for a binary answer (audio, an image), the server answered "

@@ -36,10 +36,10 @@ import httpx
 
 from . import _deadline
 from ._body import HEAD, BodyReader
+from ._download import Sink
 from ._logging import logger, redact_headers
 from ._options import ClientOptions
 from ._request import ensure_idempotency_key
-from ._download import Sink
 from ._response import (
     is_binary,
     is_event_stream,
@@ -275,7 +275,9 @@ class SyncSender:
                     self._read(response, state, deadline, _sink_for(response, sink))
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__
-            except BaseException as exc:  # KeyboardInterrupt, a MeganovaError raised above: the connection is not reused
+            except (
+                BaseException
+            ) as exc:  # KeyboardInterrupt, a MeganovaError raised above: the connection is not reused
                 if response is not None:
                     response.close()
                 if is_protocol_error(exc):
@@ -375,7 +377,9 @@ class AsyncSender:
             await response.aclose()
             await self.sleep(wait)
 
-    async def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]) -> None:
+    async def _read(
+        self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]
+    ) -> None:
         """Reads the body (decoded) into `response` (or `sink`), within `max_response_bytes` and the deadline."""
         reader = BodyReader(response.headers, self.options.max_response_bytes, None if sink is None else sink.write)
         content: Optional[bytes] = getattr(response, "_content", None)

@@ -35,10 +35,10 @@ from meganova.errors import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    MeganovaError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
-    MeganovaError,
     UnprocessableEntityError,
 )
 from meganova.testing import MockServer

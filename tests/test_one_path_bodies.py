@@ -24,6 +24,7 @@ from typing import Any, Callable, List
 
 import httpx
 import pytest
+from hostile_http_server import HostileServer, _read_request, answer, gzip_of_zeros
 
 from meganova import AsyncMegaNova, MegaNova
 from meganova.custom import _streaming
@@ -36,8 +37,6 @@ from meganova.errors import (
     MeganovaError,
     RateLimitError,
 )
-
-from hostile_http_server import HostileServer, _read_request, answer, gzip_of_zeros
 
 MODES = ["sync", "async"]
 KEY = "sk-bodies-0123456789"
@@ -142,9 +141,7 @@ def test_a_2_kb_double_gzip_bomb_does_not_grow_memory(mode: str, op: str, tmp_pa
     content_type = "text/event-stream" if op == "stream" else "audio/wav"
 
     def respond(conn: socket.socket, server: HostileServer) -> None:
-        conn.sendall(
-            answer(200, bomb, headers=["Content-Encoding: gzip, gzip"], content_type=content_type)
-        )
+        conn.sendall(answer(200, bomb, headers=["Content-Encoding: gzip, gzip"], content_type=content_type))
 
     target = tmp_path / "bomb.wav"
     with HostileServer(respond) as server:
@@ -163,9 +160,7 @@ def test_a_2_kb_double_gzip_bomb_does_not_grow_memory(mode: str, op: str, tmp_pa
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("op", ["tts", "download"])
-def test_a_body_dripped_at_4_bytes_a_second_ends_at_the_attempts_deadline(
-    mode: str, op: str, tmp_path: Path
-) -> None:
+def test_a_body_dripped_at_4_bytes_a_second_ends_at_the_attempts_deadline(mode: str, op: str, tmp_path: Path) -> None:
     def respond(conn: socket.socket, server: HostileServer) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: 1000\r\n\r\n")
         server.drip(conn, b"R" * 1000, 0.25)
@@ -409,7 +404,9 @@ def test_a_download_retried_after_a_cut_holds_only_the_whole_answer(mode: str, t
     target = tmp_path / "speech.wav"
     with HostileServer(respond) as server:
         assert run(mode, server.url, to_file(target), max_retries=1) == 5000
-        keys = {r.split(b"\r\n\r\n")[0].lower().split(b"idempotency-key: ")[1].split(b"\r\n")[0] for r in server.requests}
+        keys = {
+            r.split(b"\r\n\r\n")[0].lower().split(b"idempotency-key: ")[1].split(b"\r\n")[0] for r in server.requests
+        }
     assert target.read_bytes() == whole and len(keys) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["speech.wav"]
 
@@ -437,8 +434,8 @@ def test_a_target_that_cannot_be_written_is_refused_before_sending(mode: str, ki
         elif kind == "a directory":
             target = tmp_path
         else:
-            target = open(tmp_path / "speech.bin", "wb")
-            target.close()
+            with open(tmp_path / "speech.bin", "wb") as target:
+                pass
         with HostileServer(audio_answer(b"RIFF")) as server:
             error = raised(mode, server.url, to_file(target))
             assert server.requests == []  # the billable request was never sent
@@ -586,7 +583,7 @@ def test_the_generated_operations_inherit_bodies_deadlines_and_scrubbing() -> No
 
 def test_the_resources_and_studio_agents_read_no_body_themselves() -> None:
     # (the video wait's deadline is issue 13 point 6, another change: only bodies and scrubbing here)
-    files = _python_files("custom/resources") + [ROOT / "custom/cloud/__init__.py"]
+    files = [*_python_files("custom/resources"), ROOT / "custom/cloud/__init__.py"]
     problems = [v for path in files for v in _violations(path, deadline_too=False)]
     assert problems == []
 
