@@ -17,7 +17,8 @@ Rules (one place, both clients):
   `[DONE]` whatever the server does next (`: ping` comments forever included).
 - Memory: the body is read raw and decoded by the one body reader (`_body.Decoder`: gzip, deflate,
   stacked, in steps of at most 1 MiB, so no read inflates past that); one SSE line or one event's data
-  may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`), counted after decoding: past it
+  may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`) or `max_response_bytes` when smaller (the
+  limit counts per event in a stream), counted after decoding: past it
   `APIResponseValidationError` is raised and the connection closed (a gzip bomb included).
 - Time: `timeout=` bounds each silence of the server, i.e. each socket read (the wait for the headers,
   then each wait between two pieces of the body); a stream that keeps sending is never cut by it. A silence
@@ -72,7 +73,7 @@ import httpx
 
 from ._body import Decoder
 from ._options import ClientOptions
-from ._sse import ServerSentEvent, SSEDecoder
+from ._sse import MAX_EVENT_BYTES, ServerSentEvent, SSEDecoder
 from ._transport import connection_error
 from .errors import (
     APIConnectionError,
@@ -210,13 +211,15 @@ class ChatStreamState:
     """Turns the bytes of a chat stream into `ChatStreamChunk`s, and remembers enough to rebuild the
     whole answer. Pure: no I/O."""
 
-    def __init__(self, request_id: Optional[str], secret: Optional[str] = None) -> None:
+    def __init__(
+        self, request_id: Optional[str], secret: Optional[str] = None, max_event_bytes: int = MAX_EVENT_BYTES
+    ) -> None:
         self.request_id = request_id
         self.finished = False
         self.usage: Optional[TokenUsage] = None
         self.choices: Dict[int, _Choice] = {}
         self.head: Dict[str, Any] = {}
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(max_event_bytes)
         self._secret = secret
         self._error: Optional[MeganovaError] = None
         self.started = False
@@ -435,8 +438,10 @@ class ChatStreamState:
 
 
 def open_stream(response: httpx.Response, options: ClientOptions) -> ChatStreamState:
-    """The state for reading `response`'s event stream (its request id; the key to scrub from errors)."""
-    return ChatStreamState(response.headers.get("x-request-id"), options.api_key)
+    """The state for reading `response`'s event stream (its request id; the key to scrub from errors;
+    `max_response_bytes` counted per event, within `MAX_EVENT_BYTES`)."""
+    limit = min(MAX_EVENT_BYTES, options.max_response_bytes)
+    return ChatStreamState(response.headers.get("x-request-id"), options.api_key, limit)
 
 
 Reopen = Callable[[httpx.HTTPError], Tuple[httpx.Response, ChatStreamState]]

@@ -597,3 +597,22 @@ def test_the_checker_finds_what_it_forbids(tmp_path: Path) -> None:
     problems = _violations(bad, deadline_too=True)
     assert len(problems) == 5, problems
     assert len(_violations(bad, deadline_too=False)) == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_max_response_bytes_counts_per_event_in_a_stream(mode: str, encoding: str) -> None:
+    small = b'data: {"choices":[{"index":0,"delta":{"content":"ok"}}]}\n\n'
+    big = b'data: {"choices":[{"index":0,"delta":{"content":"' + b"x" * 50_000 + b'"}}]}\n\n'
+    finish = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+
+    def respond_with(events: bytes) -> Callable[[socket.socket, HostileServer], None]:
+        body = events if encoding == "identity" else gzip.compress(events)
+        headers = [] if encoding == "identity" else ["Content-Encoding: gzip"]
+        return lambda conn, server: conn.sendall(answer(200, body, headers=headers, content_type="text/event-stream"))
+
+    with HostileServer(respond_with(small * 100 + finish)) as server:  # 6 KB in all, each event small: fine
+        assert run(mode, server.url, stream_text(mode), max_response_bytes=2_000) == "ok" * 100
+    with HostileServer(respond_with(small + big + finish)) as server:
+        error = raised(mode, server.url, stream_text(mode), max_response_bytes=20_000)
+    assert type(error) is APIResponseValidationError, repr(error)
