@@ -4,37 +4,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 from ..custom._model_extras import (
     ImageExtras,  # the hand-written extras the spec names (x-meganova-extras)
 )
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class Image(ImageExtras, _t.Model):
     """A `Image` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    b64_json: _t.Field[Optional[str]] = _t.Field(
-        "b64_json",
-        _t.read_str,
-        doc="The image, base64-encoded (PNG), with `response_format` b64_json.",
+    b64_json: Optional[str] = _attrs_field(
+        metadata=_t.json_field("b64_json", _t.read_str)
     )
+    """The image, base64-encoded (PNG), with `response_format` b64_json."""
 
-    url: _t.Field[Optional[str]] = _t.Field(
-        "url",
-        _t.read_str,
-        doc="Where to download the image, with `response_format` url.",
-    )
+    url: Optional[str] = _attrs_field(metadata=_t.json_field("url", _t.read_str))
+    """Where to download the image, with `response_format` url."""
 
-    revised_prompt: _t.Field[Optional[str]] = _t.Field(
-        "revised_prompt",
-        _t.read_str,
-        doc="The prompt the model actually used, when it rewrote it.",
+    revised_prompt: Optional[str] = _attrs_field(
+        metadata=_t.json_field("revised_prompt", _t.read_str)
     )
+    """The prompt the model actually used, when it rewrote it."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,27 +4,37 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.image import Image
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ImagesResponse(_t.Model):
     """A `ImagesResponse` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    data: _t.Field[list[Image]] = _t.Field(
-        "data", _t.read_list(_t.read_model("image", "Image")), required=True
+    data: list[Image] = _attrs_field(
+        metadata=_t.json_field(
+            "data", _t.read_list(_t.read_model("image", "Image")), required=True
+        )
     )
 
-    created: _t.Field[Optional[int]] = _t.Field(
-        "created", _t.read_int, doc="Unix time, seconds."
+    created: Optional[int] = _attrs_field(
+        metadata=_t.json_field("created", _t.read_int)
     )
+    """Unix time, seconds."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

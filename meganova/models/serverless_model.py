@@ -4,53 +4,71 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ServerlessModel(_t.Model):
     """One model of the serverless catalogue; other fields may appear.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    model_name: str = _attrs_field(
+        metadata=_t.json_field("model_name", _t.read_str, required=True)
+    )
+    """The model id to send as `model`."""
 
-    model_name: _t.Field[str] = _t.Field(
-        "model_name", _t.read_str, required=True, doc="The model id to send as `model`."
+    model_alias: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "model_alias", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """A display name."""
+
+    modality: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "modality", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """`text_generation`, `text_to_image`, `text_to_video`, `speech_to_text`, ..."""
+
+    cost_per_1k_input: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "cost_per_1k_input",
+            _t.read_union(_t.read_float, _t.read_none),
+            nullable=True,
+        )
     )
 
-    model_alias: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "model_alias",
-        _t.read_union(_t.read_str, _t.read_none),
-        nullable=True,
-        doc="A display name.",
+    cost_per_1k_output: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "cost_per_1k_output",
+            _t.read_union(_t.read_float, _t.read_none),
+            nullable=True,
+        )
     )
 
-    modality: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "modality",
-        _t.read_union(_t.read_str, _t.read_none),
-        nullable=True,
-        doc="`text_generation`, `text_to_image`, `text_to_video`, `speech_to_text`, ...",
+    tier2_plus_require: Optional[Union[bool, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "tier2+_require", _t.read_union(_t.read_bool, _t.read_none), nullable=True
+        )
+    )
+    """Whether the model needs an account of tier 2 or higher."""
+
+    restrictions: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "restrictions", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    cost_per_1k_input: _t.Field[Optional[Union[float, None]]] = _t.Field(
-        "cost_per_1k_input", _t.read_union(_t.read_float, _t.read_none), nullable=True
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
-
-    cost_per_1k_output: _t.Field[Optional[Union[float, None]]] = _t.Field(
-        "cost_per_1k_output", _t.read_union(_t.read_float, _t.read_none), nullable=True
-    )
-
-    tier2_require: _t.Field[Optional[Union[bool, None]]] = _t.Field(
-        "tier2+_require",
-        _t.read_union(_t.read_bool, _t.read_none),
-        nullable=True,
-        doc="Whether the model needs an account of tier 2 or higher.",
-    )
-
-    restrictions: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "restrictions", _t.read_union(_t.read_str, _t.read_none), nullable=True
-    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
@@ -59,7 +77,7 @@ class ServerlessModel(_t.Model):
         modality: Optional[Union[str, None]] = None,
         cost_per_1k_input: Optional[Union[float, None]] = None,
         cost_per_1k_output: Optional[Union[float, None]] = None,
-        tier2_require: Optional[Union[bool, None]] = None,
+        tier2_plus_require: Optional[Union[bool, None]] = None,
         restrictions: Optional[Union[str, None]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -72,8 +90,19 @@ class ServerlessModel(_t.Model):
                 "modality": modality,
                 "cost_per_1k_input": cost_per_1k_input,
                 "cost_per_1k_output": cost_per_1k_output,
-                "tier2+_require": tier2_require,
+                "tier2+_require": tier2_plus_require,
                 "restrictions": restrictions,
             },
             additional_properties,
         )
+
+    @property
+    def tier2_require(self) -> Optional[Union[bool, None]]:
+        """Deprecated: `tier2_plus_require` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ServerlessModel", "tier2_require", "tier2_plus_require")
+        return self.tier2_plus_require
+
+    @tier2_require.setter
+    def tier2_require(self, value: Optional[Union[bool, None]]) -> None:
+        _t.deprecated_alias("ServerlessModel", "tier2_require", "tier2_plus_require")
+        self.tier2_plus_require = value
