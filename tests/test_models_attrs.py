@@ -235,9 +235,7 @@ def test_answers_over_http_read_by_their_json_names(call: Any, server: MockServe
                 "message": {
                     "role": "assistant",
                     "content": None,
-                    "tool_calls": [
-                        {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-                    ],
+                    "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
                 },
             }
         ],
