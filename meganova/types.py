@@ -265,7 +265,7 @@ class FieldSpec:
     Optional fields read as None when absent, null or not readable; required ones raise
     `APIResponseValidationError` naming the field."""
 
-    __slots__ = ("attr", "name", "nullable", "owner", "reader", "required")
+    __slots__ = ("attr", "name", "nullable", "owner", "reader", "required", "store")
 
     def __init__(
         self, name: str, reader: Reader, required: bool, nullable: bool
@@ -278,6 +278,8 @@ class FieldSpec:
         self.attr = name
         """The attribute name (set when the class's table is built)."""
         self.owner = ""
+        self.store: Callable[[Any, Any], None] = _set_attribute
+        """Keeps the value read in the instance's slot (set when the class's table is built)."""
 
     def read(self, value: Any, strict: bool) -> Any:
         """`value` (the JSON, or `_ABSENT`) as this field's type, by the rules of the class docstring."""
@@ -362,6 +364,9 @@ class _Table:
             if not spec.owner:
                 spec.owner = cls.__name__
                 spec.attr = attribute.name
+                spec.store = getattr(
+                    cls, attribute.name
+                ).__set__  # the slot's member descriptor
             self.by_attr[attribute.name] = spec
             self.by_json[spec.name] = spec
         self.consts = {
@@ -421,8 +426,7 @@ class Model:
             for key, value in additional_properties.items():
                 if key not in data:
                     data[key] = to_json(value)
-        _set_attribute(self, "_data", data)
-        _set_attribute(self, "request_id", None)
+        _set_data(self, data)
 
     @classmethod
     def from_dict(cls: type[ModelT], src_dict: Mapping[str, Any]) -> ModelT:
@@ -432,11 +436,8 @@ class Model:
                 f"{cls.__name__} is a JSON object, got {type(src_dict).__name__}"
             )
         model = object.__new__(cls)
-        _set_attribute(
-            model, "_data", src_dict if type(src_dict) is dict else dict(src_dict)
-        )
-        _set_attribute(model, "request_id", None)
-        return model
+        _set_data(model, src_dict if type(src_dict) is dict else dict(src_dict))
+        return model  # request_id reads as None until set
 
     if not TYPE_CHECKING:  # type checkers see only the declared fields
 
@@ -446,16 +447,28 @@ class Model:
             table = _TABLES.get(cls) or _table(cls)
             spec = table.by_attr.get(name)
             if spec is None:
+                if name == "request_id":
+                    return None
                 if name == table.unknown:
                     return self._unknown_fields()
                 raise AttributeError(
                     f"{cls.__name__!r} object has no attribute {name!r}"
                 )
-            value = spec.read(self._data.get(spec.name, _ABSENT), False)
-            _set_attribute(self, name, value)
+            value = self._data.get(spec.name)
+            if value is None:
+                value = spec.read(self._data.get(spec.name, _ABSENT), False)
+            else:
+                try:
+                    value = spec.reader(value, False)
+                except (Mismatch, RecursionError):
+                    value = spec.read(value, False)
+            spec.store(self, value)
             return value
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "request_id":
+            _set_request_id(self, value)
+            return
         spec = _table(type(self)).by_attr.get(name)
         if spec is None:
             _set_attribute(self, name, value)
@@ -591,8 +604,8 @@ class Model:
         return {"data": self._data, "request_id": self.request_id}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        _set_attribute(self, "_data", state["data"])
-        _set_attribute(self, "request_id", state.get("request_id"))
+        _set_data(self, state["data"])
+        _set_request_id(self, state.get("request_id"))
 
     # Last in the class body: these names shadow the builtins `dict` (in annotations too) from here on.
 
@@ -603,6 +616,10 @@ class Model:
     def json(self, **kwargs: Any) -> str:
         """`to_json(**kwargs)`, under pydantic v1's name."""
         return self.to_json(**kwargs)
+
+
+_set_data = Model.__dict__["_data"].__set__
+_set_request_id = Model.__dict__["request_id"].__set__
 
 
 def to_json(value: Any) -> Any:

@@ -284,3 +284,95 @@ def test_the_studio_conversation_keeps_its_transcript(server: MockServer, flavou
     assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
     assert messages[0]["content"] == "Please use your tool to book a table"
     assert "booked" in messages[2]["content"]
+
+
+# The attribute names meganova 0.4.0's pydantic models declared (read from its wheel), by our class.
+NAMES_04 = {
+    "Transcription": ["text"],
+    "InstanceBilling": [
+        "vm_access_info_id",
+        "running_hours",
+        "fee_accumulated",
+        "tax_rate",
+        "fee_accumulated_taxed",
+        "product_status",
+    ],
+    "InstanceBillings": ["data", "total_cost", "message", "status"],
+    "FunctionCall": ["name", "arguments"],
+    "ToolCall": ["id", "type", "function"],
+    "ChatMessage": ["role", "content", "tool_calls", "tool_call_id", "name"],
+    "ChatChoice": ["index", "message", "finish_reason"],
+    "TokenUsage": ["prompt_tokens", "completion_tokens", "total_tokens"],
+    "ChatResponse": ["id", "object", "created", "model", "choices", "usage", "system_fingerprint"],
+    "ChatChunkChoice": ["index", "delta", "finish_reason"],
+    "ChatCompletionChunk": ["id", "object", "created", "model", "choices"],
+    "Embedding": ["object", "embedding", "index"],
+    "EmbeddingUsage": ["prompt_tokens", "total_tokens"],
+    "EmbeddingResponse": ["object", "data", "model", "usage"],
+    "ImageTimings": ["inference"],
+    "Image": ["b64_json", "revised_prompt", "index", "timings"],
+    "ImagesResponse": ["data", "model", "object", "message", "status"],
+    "ModelInfo": [
+        "id",
+        "name",
+        "description",
+        "created",
+        "context_length",
+        "tags",
+        "default",
+        "pricing",
+        "architecture",
+        "capabilities",
+    ],
+    "ModelList": ["data"],
+    "RerankResult": ["index", "relevance_score", "document"],
+    "RerankResponse": ["results", "model"],
+    "ServerlessModelTags": ["modality", "highlight", "use_case", "model_family"],
+    "ServerlessModel": [
+        "model_name",
+        "model_alias",
+        "model_type",
+        "context_length",
+        "max_completion_tokens",
+        "description",
+        "input_price",
+        "output_price",
+        "cost_per_1k_input",
+        "cost_per_1k_output",
+        "hosting_in",
+        "parameter_size",
+        "huggingface_url",
+        "readme",
+        "modality",
+        "tier2_plus_require",
+        "restrictions",
+        "tags",
+    ],
+    "ServerlessModelsPage": ["models", "count", "tag_counts"],
+    "UsageDay": ["date", "model", "tokens", "cost"],
+    "UsageTimeRange": ["data", "message", "status"],
+    "VideoGeneration": ["status", "message", "data"],
+    "AgentInfo": ["id", "name", "description", "avatar_url", "welcome_message", "is_available"],
+    "PendingToolCall": ["approval_id", "tool_name", "tool_arguments", "description"],
+    "AgentChatResponse": [
+        "response",
+        "conversation_id",
+        "message_id",
+        "agent_id",
+        "agent_name",
+        "tokens_used",
+        "memories_used",
+        "image_urls",
+        "resolution_status",
+        "resolution_confidence",
+        "pending_tool_call",
+        "status",
+    ],
+    "ChatDelta": ["role", "content"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAMES_04))
+def test_every_attribute_of_0_4s_models_is_a_field(name: str) -> None:
+    fields = attrs.fields_dict(getattr(models, name))
+    assert [n for n in NAMES_04[name] if n not in fields] == []

@@ -47,6 +47,20 @@ class ChatMessage(_t.Model):
     )
     """The model's reasoning, for models that show it."""
 
+    tool_call_id: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "tool_call_id", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """For a `tool` message, the id of the tool call it answers."""
+
+    name: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "name", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """The author's name, when one was given."""
+
     additional_properties: dict[str, Any] = _attrs_field(
         factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
@@ -58,6 +72,8 @@ class ChatMessage(_t.Model):
         content: Optional[Union[str, None]] = None,
         tool_calls: Optional[Sequence[Union[ToolCall, Mapping[str, Any]]]] = None,
         reasoning_content: Optional[Union[str, None]] = None,
+        tool_call_id: Optional[Union[str, None]] = None,
+        name: Optional[Union[str, None]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -68,6 +84,8 @@ class ChatMessage(_t.Model):
                 "content": content,
                 "tool_calls": tool_calls,
                 "reasoning_content": reasoning_content,
+                "tool_call_id": tool_call_id,
+                "name": name,
             },
             additional_properties,
         )

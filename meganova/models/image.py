@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import types as _t
+
+if TYPE_CHECKING:
+    from ..models.image_timings import ImageTimings
+
+
 from ..custom._model_extras import (
     ImageExtras,  # the hand-written extras the spec names (x-meganova-extras)
 )
@@ -33,6 +38,16 @@ class Image(ImageExtras, _t.Model):
     )
     """The prompt the model actually used, when it rewrote it."""
 
+    index: Optional[int] = _attrs_field(metadata=_t.json_field("index", _t.read_int))
+    """The image's position in the answer (some servers send it)."""
+
+    timings: Optional[ImageTimings] = _attrs_field(
+        metadata=_t.json_field(
+            "timings", _t.read_model("image_timings", "ImageTimings")
+        )
+    )
+    """How long the generation took (some servers send it)."""
+
     additional_properties: dict[str, Any] = _attrs_field(
         factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
@@ -43,6 +58,8 @@ class Image(ImageExtras, _t.Model):
         b64_json: Optional[str] = None,
         url: Optional[str] = None,
         revised_prompt: Optional[str] = None,
+        index: Optional[int] = None,
+        timings: Optional[Union[ImageTimings, Mapping[str, Any]]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -52,6 +69,8 @@ class Image(ImageExtras, _t.Model):
                 "b64_json": b64_json,
                 "url": url,
                 "revised_prompt": revised_prompt,
+                "index": index,
+                "timings": timings,
             },
             additional_properties,
         )

@@ -31,6 +31,17 @@ class ImagesResponse(_t.Model):
     )
     """Unix time, seconds."""
 
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
+    """The model that made the images (some servers send it)."""
+
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
+
+    message: Optional[str] = _attrs_field(
+        metadata=_t.json_field("message", _t.read_str)
+    )
+
+    status: Optional[str] = _attrs_field(metadata=_t.json_field("status", _t.read_str))
+
     additional_properties: dict[str, Any] = _attrs_field(
         factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
@@ -40,6 +51,10 @@ class ImagesResponse(_t.Model):
         self,
         data: Sequence[Union[Image, Mapping[str, Any]]],
         created: Optional[int] = None,
+        model: Optional[str] = None,
+        object: Optional[str] = None,
+        message: Optional[str] = None,
+        status: Optional[str] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -48,6 +63,21 @@ class ImagesResponse(_t.Model):
             {
                 "data": data,
                 "created": created,
+                "model": model,
+                "object": object,
+                "message": message,
+                "status": status,
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ImagesResponse", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("ImagesResponse", "object_", "object")
+        self.object = value

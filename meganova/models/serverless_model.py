@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import types as _t
+
+if TYPE_CHECKING:
+    from ..models.serverless_model_tags import ServerlessModelTags
 
 
 @_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
@@ -65,6 +68,76 @@ class ServerlessModel(_t.Model):
         )
     )
 
+    model_type: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "model_type", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    context_length: Optional[Union[int, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "context_length", _t.read_union(_t.read_int, _t.read_none), nullable=True
+        )
+    )
+    """The context window, in tokens."""
+
+    max_completion_tokens: Optional[Union[int, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "max_completion_tokens",
+            _t.read_union(_t.read_int, _t.read_none),
+            nullable=True,
+        )
+    )
+
+    description: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "description", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    input_price: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "input_price", _t.read_union(_t.read_float, _t.read_none), nullable=True
+        )
+    )
+
+    output_price: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "output_price", _t.read_union(_t.read_float, _t.read_none), nullable=True
+        )
+    )
+
+    hosting_in: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "hosting_in", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    parameter_size: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "parameter_size", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    huggingface_url: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "huggingface_url", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    readme: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "readme", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    tags: Optional[ServerlessModelTags] = _attrs_field(
+        metadata=_t.json_field(
+            "tags", _t.read_model("serverless_model_tags", "ServerlessModelTags")
+        )
+    )
+    """The catalogue's tags of a model, by kind."""
+
     additional_properties: dict[str, Any] = _attrs_field(
         factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
@@ -79,6 +152,17 @@ class ServerlessModel(_t.Model):
         cost_per_1k_output: Optional[Union[float, None]] = None,
         tier2_plus_require: Optional[Union[bool, None]] = None,
         restrictions: Optional[Union[str, None]] = None,
+        model_type: Optional[Union[str, None]] = None,
+        context_length: Optional[Union[int, None]] = None,
+        max_completion_tokens: Optional[Union[int, None]] = None,
+        description: Optional[Union[str, None]] = None,
+        input_price: Optional[Union[float, None]] = None,
+        output_price: Optional[Union[float, None]] = None,
+        hosting_in: Optional[Union[str, None]] = None,
+        parameter_size: Optional[Union[str, None]] = None,
+        huggingface_url: Optional[Union[str, None]] = None,
+        readme: Optional[Union[str, None]] = None,
+        tags: Optional[Union[ServerlessModelTags, Mapping[str, Any]]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -92,6 +176,17 @@ class ServerlessModel(_t.Model):
                 "cost_per_1k_output": cost_per_1k_output,
                 "tier2+_require": tier2_plus_require,
                 "restrictions": restrictions,
+                "model_type": model_type,
+                "context_length": context_length,
+                "max_completion_tokens": max_completion_tokens,
+                "description": description,
+                "input_price": input_price,
+                "output_price": output_price,
+                "hosting_in": hosting_in,
+                "parameter_size": parameter_size,
+                "huggingface_url": huggingface_url,
+                "readme": readme,
+                "tags": tags,
             },
             additional_properties,
         )

@@ -61,6 +61,16 @@ class VideoGeneration(_t.Model):
     )
     """The expected cost, in the account's currency."""
 
+    message: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "message", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """A message from the server (the older video endpoint sends one)."""
+
+    data: Optional[Any] = _attrs_field(metadata=_t.json_field("data", _t.read_any))
+    """Free-form details (the older video endpoint sends some)."""
+
     additional_properties: dict[str, Any] = _attrs_field(
         factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
@@ -76,6 +86,8 @@ class VideoGeneration(_t.Model):
         url: Optional[Union[str, None]] = None,
         error: Optional[Union[Union[VideoError, Mapping[str, Any]], None]] = None,
         estimated_cost: Optional[Union[float, None]] = None,
+        message: Optional[Union[str, None]] = None,
+        data: Optional[Any] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -90,6 +102,8 @@ class VideoGeneration(_t.Model):
                 "url": url,
                 "error": error,
                 "estimated_cost": estimated_cost,
+                "message": message,
+                "data": data,
             },
             additional_properties,
         )
