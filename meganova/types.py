@@ -258,6 +258,10 @@ def _invalid_field(owner: str, name: str, problem: str, value: Any = None) -> Ex
     return APIResponseValidationError(f"{owner}.{name}: {problem}", body=value)
 
 
+def _keep_nothing(obj: Any, value: Any) -> None:
+    """`FieldSpec.store` before the class's table is built."""
+
+
 class FieldSpec:
     """How one declared field of a model is read from the model's JSON and written back (in the
     field's attrs metadata, under "meganova"; its JSON name is also there, under "json_name").
@@ -278,7 +282,7 @@ class FieldSpec:
         self.attr = name
         """The attribute name (set when the class's table is built)."""
         self.owner = ""
-        self.store: Callable[[Any, Any], None] = _set_attribute
+        self.store: Callable[[Any, Any], None] = _keep_nothing
         """Keeps the value read in the instance's slot (set when the class's table is built)."""
 
     def read(self, value: Any, strict: bool) -> Any:
