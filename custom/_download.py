@@ -13,11 +13,13 @@ The body itself is read by the send loops (`_transport`, the one body reader), l
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import secrets
 import shutil
 import tempfile
-from typing import IO, Any, Optional, Union
+from typing import IO, Any, Optional, Tuple, Union
 
 from .errors import MeganovaError
 
@@ -27,6 +29,18 @@ FileTarget = Union[str, "os.PathLike[str]", IO[bytes]]
 
 def _refuse(what: str) -> MeganovaError:
     return MeganovaError(f"Cannot write the answer to {what}; nothing was sent.")
+
+
+def _create_beside(directory: str, name: str) -> Tuple[int, str]:
+    """A new temporary file `.<name>.<random>.part` in `directory`, with the permissions `open("wb")`
+    would give (the umask applies; `tempfile.mkstemp` would make it 0600)."""
+    for _ in range(100):
+        path = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.part")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name")
 
 
 class Sink:
@@ -48,7 +62,9 @@ class Sink:
             if not os.path.isdir(directory):
                 raise _refuse(f"{path!r}: the directory {directory!r} does not exist")
             try:
-                fd, self._temp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+                fd, self._temp_path = _create_beside(directory, name)
+                with contextlib.suppress(OSError):  # an existing target keeps its permissions, as with open("wb")
+                    os.chmod(self._temp_path, os.stat(path).st_mode & 0o7777)
             except OSError as exc:
                 raise _refuse(f"{path!r}: {exc.strerror}") from None
             self._temp: IO[bytes] = os.fdopen(fd, "wb")

@@ -616,3 +616,18 @@ def test_max_response_bytes_counts_per_event_in_a_stream(mode: str, encoding: st
     with HostileServer(respond_with(small + big + finish)) as server:
         error = raised(mode, server.url, stream_text(mode), max_response_bytes=20_000)
     assert type(error) is APIResponseValidationError, repr(error)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("mode", MODES)
+def test_a_download_has_the_permissions_open_would_give(mode: str, tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with HostileServer(audio_answer(b"RIFF-new")) as server:
+        run(mode, server.url, to_file(tmp_path / "new.wav"))
+        existing = tmp_path / "kept.wav"
+        existing.write_bytes(b"old")
+        existing.chmod(0o640)
+        run(mode, server.url, to_file(existing))
+    assert (tmp_path / "new.wav").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert existing.stat().st_mode & 0o777 == 0o640 and existing.read_bytes() == b"RIFF-new"
