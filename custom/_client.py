@@ -32,6 +32,8 @@ from ._options import (
     check_headers,
     check_max_retries,
     make_timeout,
+    resolve_api_key,
+    resolve_base_url,
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from ._raw_response import raw_answer
@@ -140,6 +142,11 @@ class _BaseClient(Generic[HttpT]):
             send_api_key=send_api_key,
             max_response_bytes=max_response_bytes,
         )
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            wanted = self._http_class.__module__.split(".")[0] + "." + self._http_class.__name__
+            raise MeganovaError(
+                f"http_client must be an {wanted} for {type(self).__name__}, got {type(http_client).__name__}."
+            )
         if http_client is None:
             self._init(options, self._new_pool(options), owns_http=True)
         else:
@@ -217,12 +224,19 @@ class _BaseClient(Generic[HttpT]):
     def with_options(
         self: ClientT,
         *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
         timeout: Optional[TimeoutTypes] = None,
         max_retries: Optional[int] = None,
         default_headers: Optional[Mapping[str, str]] = None,
     ) -> ClientT:
-        """A client with these options changed, sharing this one's connection pool."""
+        """A client with these options changed (the others as in this one), sharing this one's
+        connection pool; `copy()` is the same method by openai-python's name."""
         changes: dict[str, Any] = {}
+        if api_key is not None:
+            changes["api_key"] = resolve_api_key(api_key)
+        if base_url is not None:
+            changes["base_url"] = resolve_base_url(base_url)
         if timeout is not None:
             changes["timeout"] = make_timeout(timeout)
         if max_retries is not None:
@@ -233,6 +247,8 @@ class _BaseClient(Generic[HttpT]):
         client = object.__new__(type(self))
         client._init(attrs.evolve(self._options, **changes), self._http, owns_http=False)
         return client
+
+    copy = with_options
 
     @property
     def raw(self) -> AuthenticatedClient:
