@@ -101,7 +101,7 @@ class _Wait:
         generation = self.generation
         status = None if generation is None else generation.get("status")
         error = VideoTimeoutError(
-            f"Video generation {self.job_id!r} is still {status!r} after {self.deadline.elapsed():.1f} s "
+            f"Video generation {self.job_id!r} is still {status!r} after {self.deadline.elapsed():.3g} s "
             f"(timeout={self.deadline.timeout:g}).",
             request_id=None if generation is None else generation.request_id,
         )
