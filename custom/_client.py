@@ -36,7 +36,7 @@ from ._options import (
     resolve_base_url,
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
-from ._raw_response import raw_answer
+from ._raw_response import raw_answer, raw_download
 from ._request import Uploads, build_request
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._streaming import ChatStreamState, open_stream, release_deferred
@@ -199,6 +199,13 @@ class _BaseClient(Generic[HttpT]):
             return raw_answer(response, cast_to, self._options.strict_response_validation, unwrap)
         return parse_answer(cast_to, response, self._options.strict_response_validation, unwrap)
 
+    def _written(self, response: httpx.Response, written: int) -> Any:
+        """A download's result: the bytes written, or under `with_raw_response` an `APIResponse` whose
+        `parse()` gives them (the body went to the file)."""
+        if self._raw_response:
+            return raw_download(response, written)
+        return written
+
     def _with_raw_response(self: ClientT) -> ClientT:
         """This client, its calls returning `APIResponse`s (`resource.with_raw_response` uses it); a
         stream is returned as it is (its `.response` has the headers)."""
@@ -324,7 +331,7 @@ class MegaNova(_BaseClient[httpx.Client]):
         finally:
             sink.close()
             response.close()
-        return sink.written
+        return self._written(response, sink.written)
 
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (a `ChatStream`) over the open body."""
@@ -410,7 +417,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         finally:
             sink.close()
             await response.aclose()
-        return sink.written
+        return self._written(response, sink.written)
 
     async def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (an `AsyncChatStream`) over the open body."""

@@ -18,3 +18,10 @@ def raw_answer(response: httpx.Response, cast_to: Any, strict: bool, unwrap: Opt
     from ..types import APIResponse
 
     return APIResponse(response, lambda: parse_answer(cast_to, response, strict, unwrap))
+
+
+def raw_download(response: httpx.Response, written: int) -> APIResponse[int]:
+    """The `APIResponse` of a download written to a file: `parse()` is the number of bytes written."""
+    from ..types import APIResponse
+
+    return APIResponse(response, lambda: written)

@@ -552,6 +552,38 @@ class AgentsResourceWithRawResponse(Generic[StreamT]):
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
 
+    def completions_stream(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`completions_stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = self._resource._raw_twin().completions_stream(
+            agent_key=agent_key,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened
+
 
 class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
     """The `agents` operations, for `AsyncMegaNova` (each method is awaited)."""
@@ -1049,3 +1081,35 @@ class AsyncAgentsResourceWithRawResponse(Generic[StreamT]):
             extra_body=extra_body,
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
+
+    async def completions_stream(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`completions_stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = await self._resource._raw_twin().completions_stream(
+            agent_key=agent_key,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened

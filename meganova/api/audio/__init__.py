@@ -281,6 +281,40 @@ class AudioResourceWithRawResponse:
         )
         return cast("_t.APIResponse[bytes]", answer)
 
+    def tts_to_file(
+        self,
+        file: Union[str, "os.PathLike[str]", IO[bytes]],
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[int]:
+        """`tts_to_file()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`); its `parse()` is the number of bytes written (the body went to `file`)."""
+        answer = self._resource._raw_twin().tts_to_file(
+            file,
+            input=input,
+            model=model,
+            voice=voice,
+            response_format=response_format,
+            speed=speed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[int]", answer)
+
 
 class AsyncAudioResource(_t.AsyncResource):
     """The `audio` operations, for `AsyncMegaNova` (each method is awaited)."""
@@ -518,3 +552,37 @@ class AsyncAudioResourceWithRawResponse:
             extra_body=extra_body,
         )
         return cast("_t.APIResponse[bytes]", answer)
+
+    async def tts_to_file(
+        self,
+        file: Union[str, "os.PathLike[str]", IO[bytes]],
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[int]:
+        """`tts_to_file()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`); its `parse()` is the number of bytes written (the body went to `file`)."""
+        answer = await self._resource._raw_twin().tts_to_file(
+            file,
+            input=input,
+            model=model,
+            voice=voice,
+            response_format=response_format,
+            speed=speed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[int]", answer)

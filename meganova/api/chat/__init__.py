@@ -473,6 +473,62 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
 
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = self._resource._raw_twin().stream(
+            messages=messages,
+            model=model,
+            session_id=session_id,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stream_options=stream_options,
+            stop=stop,
+            n=n,
+            seed=seed,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened
+
 
 class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
     """The `chat` operations, for `AsyncMegaNova` (each method is awaited)."""
@@ -900,3 +956,59 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
             extra_body=extra_body,
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
+
+    async def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = await self._resource._raw_twin().stream(
+            messages=messages,
+            model=model,
+            session_id=session_id,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stream_options=stream_options,
+            stop=stop,
+            n=n,
+            seed=seed,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened
