@@ -36,7 +36,7 @@ from ._options import (
     resolve_base_url,
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
-from ._raw_response import raw_answer, raw_download
+from ._raw_response import AsyncStreamedAPIResponse, StreamedAPIResponse, raw_answer, raw_download
 from ._request import Uploads, build_request
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._streaming import ChatStreamState, open_stream, release_deferred
@@ -199,6 +199,30 @@ class _BaseClient(Generic[HttpT]):
             return raw_answer(response, cast_to, self._options.strict_response_validation, unwrap)
         return parse_answer(cast_to, response, self._options.strict_response_validation, unwrap)
 
+    _streaming = False
+    """Calls return a `StreamedAPIResponse` over the unread body (`with_streaming_response`)."""
+    _streamed_class: Any
+
+    def _with_streaming_response(self: ClientT) -> ClientT:
+        """This client, its calls returning the answer with its body unread (`with_streaming_response`)."""
+        client = self._with_raw_response()
+        client._streaming = True
+        return client
+
+    def _streamed(self, response: httpx.Response, cast_to: Any, unwrap: Optional[str]) -> Any:
+        """The `StreamedAPIResponse` over an answer whose body is not read yet."""
+        strict = self._options.strict_response_validation
+        return self._streamed_class(
+            response,
+            lambda: parse_answer(cast_to, response, strict, unwrap),
+            limit=self._options.max_response_bytes,
+            secret=self._options.api_key,
+        )
+
+    def _streamed_events(self, response: httpx.Response, build: Callable[[], Any]) -> Any:
+        """The `StreamedAPIResponse` over an event stream: its lines, or `parse()` for the stream object."""
+        return self._streamed_class(response, build, reads_body=False, secret=self._options.api_key)
+
     def _written(self, response: httpx.Response, written: int) -> Any:
         """A download's result: the bytes written, or under `with_raw_response` an `APIResponse` whose
         `parse()` gives them (the body went to the file)."""
@@ -288,6 +312,7 @@ class MegaNova(_BaseClient[httpx.Client]):
 
     _sender: SyncSender
     _http_class = httpx.Client
+    _streamed_class = StreamedAPIResponse
     _transport_class = ShardedTransport
 
     chat: Chat
@@ -313,6 +338,9 @@ class MegaNova(_BaseClient[httpx.Client]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
+            if self._streaming:
+                response = self._sender.send(http_request, stream=True, state=retry, download=True)
+                return self._streamed(response, cast_to, unwrap)
             return self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
         finally:
             if uploads is not None:
@@ -347,6 +375,9 @@ class MegaNova(_BaseClient[httpx.Client]):
             self._sender.sleep(retry.after_error(exc))
             return open_()
 
+        if self._streaming:
+            response, state = open_()
+            return self._streamed_events(response, lambda: stream_class(response, state, reopen=reopen))
         return stream_class(*open_(), reopen=reopen)
 
     def close(self) -> None:
@@ -371,6 +402,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
 
     _sender: AsyncSender
     _http_class = httpx.AsyncClient
+    _streamed_class = AsyncStreamedAPIResponse
     _transport_class = AsyncShardedTransport
 
     chat: AsyncChat
@@ -399,6 +431,9 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
+            if self._streaming:
+                response = await self._sender.send(http_request, stream=True, state=retry, download=True)
+                return self._streamed(response, cast_to, unwrap)
             return self._answer(await self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
         finally:
             if uploads is not None:
@@ -433,6 +468,9 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
             await self._sender.sleep(retry.after_error(exc))
             return await open_()
 
+        if self._streaming:
+            response, state = await open_()
+            return self._streamed_events(response, lambda: stream_class(response, state, reopen=reopen))
         return stream_class(*await open_(), reopen=reopen)
 
     async def close(self) -> None:

@@ -31,6 +31,10 @@ _ChatResponse = _t.read_model("chat_response", "ChatResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.chat_choice import ChatChoice  # noqa: F401
     from ...models.chat_request import ChatRequest  # noqa: F401
     from ...models.chat_request_message import ChatRequestMessage  # noqa: F401
@@ -57,6 +61,12 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return ChatResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> ChatResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return ChatResourceWithStreamingResponse(self)
 
     @overload
     def create(
@@ -319,6 +329,136 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         return opened
 
 
+class ChatResourceWithStreamingResponse(Generic[StreamT]):
+    """`ChatResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: ChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> ChatResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[ChatResponse]:
+        """`create()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().create(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[StreamT]:
+        """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `response.parse()` the stream object instead."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().stream(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class ChatResourceWithRawResponse(Generic[StreamT]):
     """`ChatResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -541,6 +681,14 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncChatResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(
+        self,
+    ) -> AsyncChatResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncChatResourceWithStreamingResponse(self)
 
     @overload
     async def create(
@@ -801,6 +949,136 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
             ),
         )
         return opened
+
+
+class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
+    """`AsyncChatResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncChatResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[ChatResponse]:
+        """`create()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().create(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[StreamT]:
+        """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `await response.parse()` the stream object instead."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().stream(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncChatResourceWithRawResponse(Generic[StreamT]):
