@@ -8,6 +8,7 @@ from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.chat_message import ChatMessage
+    from ..models.choice_logprobs import ChoiceLogprobs
     from ..models.finish_reason import FinishReason
 
 
@@ -31,11 +32,23 @@ class ChatChoice(_t.Model):
         nullable=True,
     )
 
+    logprobs: _t.Field[Optional[Union[ChoiceLogprobs, None]]] = _t.Field(
+        "logprobs",
+        _t.read_union(
+            _t.read_model("choice_logprobs", "ChoiceLogprobs", exact=True), _t.read_none
+        ),
+        nullable=True,
+        doc="The log probabilities of the output tokens, when the request asked for `logprobs`.",
+    )
+
     def __init__(
         self,
         index: int,
         message: Union[ChatMessage, Mapping[str, Any]],
         finish_reason: Optional[Union[Union[FinishReason, str], None]] = None,
+        logprobs: Optional[
+            Union[Union[ChoiceLogprobs, Mapping[str, Any]], None]
+        ] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -45,6 +58,7 @@ class ChatChoice(_t.Model):
                 "index": index,
                 "message": message,
                 "finish_reason": finish_reason,
+                "logprobs": logprobs,
             },
             additional_properties,
         )

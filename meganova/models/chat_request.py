@@ -68,6 +68,18 @@ class ChatRequest(_t.Model):
         "frequency_penalty", _t.read_float
     )
 
+    logprobs: _t.Field[Optional[bool]] = _t.Field(
+        "logprobs",
+        _t.read_bool,
+        doc="Return the log probability of each output token (in `choices[].logprobs`).",
+    )
+
+    top_logprobs: _t.Field[Optional[int]] = _t.Field(
+        "top_logprobs",
+        _t.read_int,
+        doc="With `logprobs`, how many of the most likely tokens to return at each position.",
+    )
+
     tools: _t.Field[Optional[list[ToolDefinition]]] = _t.Field(
         "tools", _t.read_list(_t.read_model("tool_definition", "ToolDefinition"))
     )
@@ -106,6 +118,8 @@ class ChatRequest(_t.Model):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -131,6 +145,8 @@ class ChatRequest(_t.Model):
                 "seed": seed,
                 "presence_penalty": presence_penalty,
                 "frequency_penalty": frequency_penalty,
+                "logprobs": logprobs,
+                "top_logprobs": top_logprobs,
                 "tools": tools,
                 "tool_choice": tool_choice,
                 "response_format": response_format,

@@ -85,6 +85,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -115,6 +117,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -145,6 +149,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -174,6 +180,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -196,6 +204,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -222,6 +232,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -262,6 +274,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -284,6 +298,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -312,6 +328,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -354,6 +372,8 @@ class ChatResourceWithStreamingResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -386,6 +406,8 @@ class ChatResourceWithStreamingResponse(Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -414,6 +436,8 @@ class ChatResourceWithStreamingResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -445,6 +469,8 @@ class ChatResourceWithStreamingResponse(Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -482,6 +508,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -512,6 +540,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -542,6 +572,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -571,6 +603,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -600,6 +634,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,
@@ -628,6 +664,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -656,6 +694,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,
@@ -707,6 +747,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -737,6 +779,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -767,6 +811,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -796,6 +842,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -818,6 +866,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -844,6 +894,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -884,6 +936,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -906,6 +960,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -934,6 +990,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -976,6 +1034,8 @@ class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -1008,6 +1068,8 @@ class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -1036,6 +1098,8 @@ class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -1067,6 +1131,8 @@ class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -1104,6 +1170,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -1134,6 +1202,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -1164,6 +1234,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -1193,6 +1265,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -1222,6 +1296,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,
@@ -1250,6 +1326,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -1278,6 +1356,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,

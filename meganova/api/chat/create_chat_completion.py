@@ -244,6 +244,8 @@ _PARAMETERS = (
     "seed",
     "presence_penalty",
     "frequency_penalty",
+    "logprobs",
+    "top_logprobs",
     "tools",
     "tool_choice",
     "response_format",
@@ -281,6 +283,8 @@ def request(
     seed: Optional[int] = None,
     presence_penalty: Optional[float] = None,
     frequency_penalty: Optional[float] = None,
+    logprobs: Optional[bool] = None,
+    top_logprobs: Optional[int] = None,
     tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
     tool_choice: Optional[
         Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -324,6 +328,10 @@ def request(
         body["frequency_penalty"] = _t.number_param(
             frequency_penalty, "frequency_penalty"
         )
+    if logprobs is not None:
+        body["logprobs"] = logprobs
+    if top_logprobs is not None:
+        body["top_logprobs"] = top_logprobs
     if tools is not None:
         body["tools"] = _t.list_param(tools, "tools")
     if tool_choice is not None:
