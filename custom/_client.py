@@ -346,8 +346,9 @@ class MegaNova(_BaseClient[httpx.Client]):
             if uploads is not None:
                 uploads.close()
 
-    def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
+    def _download(self, request: Request, target: FileTarget, options: CallOptions) -> Any:
+        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written
+        (an `APIResponse` of them under `with_raw_response`)."""
         http_request, retry = self._prepare(request, options)
         response = self._sender.send(http_request, stream=True, state=retry, download=True)
         sink = Sink(target)
@@ -439,8 +440,9 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
             if uploads is not None:
                 uploads.close()
 
-    async def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
+    async def _download(self, request: Request, target: FileTarget, options: CallOptions) -> Any:
+        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written
+        (an `APIResponse` of them under `with_raw_response`)."""
         http_request, retry = self._prepare(request, options)
         response = await self._sender.send(http_request, stream=True, state=retry, download=True)
         sink = Sink(target)

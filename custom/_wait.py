@@ -13,9 +13,8 @@ from __future__ import annotations
 import contextvars
 import math
 import time
-from typing import Any, Iterator, Optional
-
 from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 from .errors import MeganovaError
 

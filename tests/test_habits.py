@@ -116,7 +116,12 @@ def test_a_missing_required_argument_is_pythons_type_error(call: Any) -> None:
 
 @pytest.mark.parametrize(
     ("typo", "meant"),
-    [("temprature", "temperature"), ("max_token", "max_tokens"), ("Temperature", "temperature"), ("max_retires", "max_retries")],
+    [
+        ("temprature", "temperature"),
+        ("max_token", "max_tokens"),
+        ("Temperature", "temperature"),
+        ("max_retires", "max_retries"),
+    ],
 )
 def test_a_near_miss_keyword_is_a_type_error_naming_the_parameter(
     call: Any, server: MockServer, typo: str, meant: str
@@ -242,7 +247,12 @@ def test_logprobs_are_sent_and_read(call: Any, server: MockServer) -> None:
         "created": 1,
         "model": MODEL,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop", "logprobs": logprobs}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hi"},
+                "finish_reason": "stop",
+                "logprobs": logprobs,
+            }
         ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
@@ -272,9 +282,9 @@ def test_with_streaming_response_reads_the_body_lazily(server: MockServer) -> No
         with client.chat.with_streaming_response.stream(model=MODEL, messages=MESSAGES) as response:
             text = "".join(chunk.delta for chunk in response.parse())
         assert text == first.choices[0].message.content
-        with pytest.raises(BadRequestError):  # an error answer raises on entering, as usual
-            with client.chat.with_streaming_response.create(model=MODEL, messages=[]):
-                pass  # pragma: no cover
+        refused = client.chat.with_streaming_response.create(model=MODEL, messages=[])
+        with pytest.raises(BadRequestError), refused:  # an error answer raises on entering, as usual
+            pass  # pragma: no cover
 
 
 def test_async_with_streaming_response(server: MockServer) -> None:
@@ -301,9 +311,9 @@ def test_async_with_streaming_response(server: MockServer) -> None:
 
 
 def test_an_http_client_of_the_wrong_kind_is_refused_at_construction() -> None:
-    with pytest.raises(MeganovaError, match="httpx.Client"):
+    with pytest.raises(MeganovaError, match=r"httpx\.Client"):
         MegaNova(api_key="sk-x", http_client=httpx.AsyncClient())  # type: ignore[arg-type]
-    with pytest.raises(MeganovaError, match="httpx.AsyncClient"):
+    with pytest.raises(MeganovaError, match=r"httpx\.AsyncClient"):
         AsyncMegaNova(api_key="sk-x", http_client=httpx.Client())  # type: ignore[arg-type]
     with pytest.raises(MeganovaError, match="got str"):
         MegaNova(api_key="sk-x", http_client="http://localhost")  # type: ignore[arg-type]

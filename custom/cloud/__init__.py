@@ -8,7 +8,8 @@
     print(reply.response)
 
 The endpoints are the spec's `agents` operations (`meganova.api.agents`), on
-`https://studio-api.meganova.ai` (or `base_url=`, else `MEGANOVA_STUDIO_BASE_URL`), with the same retries, errors and stream rules as `MegaNova`. The key
+`https://studio-api.meganova.ai` (or `base_url=`, else `MEGANOVA_STUDIO_BASE_URL`), with the same
+retries, errors and stream rules as `MegaNova`. The key
 travels in the path (`/agents/v1/{agent_key}/...`), never in a header: it is scrubbed from every log
 line and error, and no repr shows it.
 """
@@ -40,6 +41,7 @@ STUDIO_BASE_URL_ENV = "MEGANOVA_STUDIO_BASE_URL"
 
 def _studio_url(base_url: Optional[str]) -> str:
     return base_url or os.environ.get(STUDIO_BASE_URL_ENV) or STUDIO_URL
+
 
 Message = Mapping[str, Any]
 

@@ -334,5 +334,3 @@ class AsyncVideosWithRawResponse(AsyncVideosResourceWithRawResponse):
             extra_body=extra_body,
         )
         return cast("APIResponse[VideoGeneration]", answer)
-
-
