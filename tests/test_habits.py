@@ -483,3 +483,14 @@ def test_cloud_agent_base_url_from_the_environment(server: MockServer, monkeypat
 
     run_async(main)
     assert [r.path.split("/")[-1] for r in server.requests] == ["info", "chat"]
+
+
+def test_embeddings_typed_by_encoding_format_work_as_before(call: Any, server: MockServer) -> None:
+    plain = call(lambda c: c.embeddings.create(["a lantern", "a ferry"], "BAAI/bge-m3"))
+    encoded = call(lambda c: c.embeddings.create("a lantern", "BAAI/bge-m3", encoding_format="base64"))
+    vector = plain.data[0].embedding
+    assert isinstance(vector, list) and all(isinstance(x, float) for x in vector)
+    assert isinstance(encoded.data[0].embedding, str)
+    assert encoded.data[0].floats() == pytest.approx(vector, rel=1e-6)
+    raw = call(lambda c: c.embeddings.with_raw_response.create("a lantern", "BAAI/bge-m3"))
+    assert raw.parse().data[0].floats() == plain.data[0].floats()

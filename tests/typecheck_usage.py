@@ -123,6 +123,11 @@ def habits(client: MegaNova) -> None:
     from meganova.errors import VideoTimeoutError
     from meganova.models import ChoiceLogprobs, TokenLogprob, Transcription
 
+    vectors = client.embeddings.create(["a", "b"], "m")
+    first: List[float] = vectors.data[0].embedding  # no narrowing needed
+    assert_type(vectors.data[0].floats(), List[float])
+    encoded: str = client.embeddings.create("a", "m", encoding_format="base64").data[0].embedding
+    print(first, encoded)
     resp = client.chat.create(model="m", messages=messages, logprobs=True, top_logprobs=2)
     logprobs = resp.choices[0].logprobs
     assert_type(logprobs, Optional[ChoiceLogprobs])
