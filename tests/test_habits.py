@@ -494,3 +494,29 @@ def test_embeddings_typed_by_encoding_format_work_as_before(call: Any, server: M
     assert encoded.data[0].floats() == pytest.approx(vector, rel=1e-6)
     raw = call(lambda c: c.embeddings.with_raw_response.create("a lantern", "BAAI/bge-m3"))
     assert raw.parse().data[0].floats() == plain.data[0].floats()
+
+
+def test_openai_audio_spellings_have_raw_and_streaming_responses(call: Any, server: MockServer) -> None:
+    audio = call(lambda c: c.audio.tts("Welcome.", **VOICE))
+    raw = call(lambda c: c.audio.speech.with_raw_response.create("Welcome.", **VOICE))
+    assert raw.status_code == 200 and raw.parse() == audio
+    raw = call(lambda c: c.audio.transcriptions.with_raw_response.create(b"RIFF....WAVE", filename="a.wav"))
+    assert raw.parse().text
+
+
+def test_speech_with_streaming_response(flavour: str, server: MockServer, tmp_path: Path) -> None:
+    server.reset()
+    if flavour == "sync":
+        with MegaNova(api_key=server.api_key, base_url=server.url) as client:
+            with client.audio.speech.with_streaming_response.create("Welcome.", **VOICE) as response:
+                pieces = list(response.iter_bytes())
+            assert b"".join(pieces) == client.audio.tts("Welcome.", **VOICE)
+        return
+
+    async def main() -> None:
+        async with AsyncMegaNova(api_key=server.api_key, base_url=server.url) as client:
+            async with client.audio.speech.with_streaming_response.create("Welcome.", **VOICE) as response:
+                audio = await response.read()
+            assert audio == await client.audio.tts("Welcome.", **VOICE)
+
+    run_async(main)

@@ -165,3 +165,14 @@ def habits(client: MegaNova) -> None:
         print(e.generation)
     except meganova.MeganovaError as e:
         print(e.message)
+
+
+def audio_habits(client: MegaNova) -> None:
+    """openai-python's audio spellings, raw and streamed."""
+    from meganova.models import Transcription
+
+    with client.audio.speech.with_streaming_response.create("x", model="m", voice="v") as response:
+        for piece in response.iter_bytes():
+            assert_type(piece, bytes)
+    assert_type(client.audio.speech.with_raw_response.create("x", model="m", voice="v").parse(), bytes)
+    assert_type(client.audio.transcriptions.with_raw_response.create(b"...").parse(), Transcription)

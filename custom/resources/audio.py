@@ -15,8 +15,10 @@ from typing import Any
 from ...api.audio import (
     AsyncAudioResource,
     AsyncAudioResourceWithRawResponse,
+    AsyncAudioResourceWithStreamingResponse,
     AudioResource,
     AudioResourceWithRawResponse,
+    AudioResourceWithStreamingResponse,
 )
 
 
@@ -32,17 +34,70 @@ class AsyncAudioWithRawResponse(AsyncAudioResourceWithRawResponse):
     stt = AsyncAudioResourceWithRawResponse.transcribe
 
 
+class SpeechWithRawResponse(AudioResourceWithRawResponse):
+    """`speech.create()` returning the HTTP answer as an `APIResponse`."""
+
+    create = AudioResourceWithRawResponse.tts
+    create_to_file = AudioResourceWithRawResponse.tts_to_file
+
+
+class SpeechWithStreamingResponse(AudioResourceWithStreamingResponse):
+    """`with client.audio.speech.with_streaming_response.create(...) as response:` the audio as it arrives."""
+
+    create = AudioResourceWithStreamingResponse.tts
+
+
+class TranscriptionsWithRawResponse(AudioResourceWithRawResponse):
+    """`transcriptions.create()` returning the HTTP answer as an `APIResponse`."""
+
+    create = AudioResourceWithRawResponse.transcribe
+
+
 class Speech(AudioResource):
     """`create()`: text to speech by openai-python's name (`client.audio.speech.create`), the audio bytes."""
 
     create = AudioResource.tts
     create_to_file = AudioResource.tts_to_file
 
+    @property
+    def with_raw_response(self) -> SpeechWithRawResponse:
+        """`create()` (and `create_to_file()`) returning the HTTP answer."""
+        return SpeechWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> SpeechWithStreamingResponse:
+        """`create()` as a context manager giving the audio as it arrives (`iter_bytes()`)."""
+        return SpeechWithStreamingResponse(self)
+
 
 class Transcriptions(AudioResource):
     """`create()`: speech to text by openai-python's name (`client.audio.transcriptions.create`)."""
 
     create = AudioResource.transcribe
+
+    @property
+    def with_raw_response(self) -> TranscriptionsWithRawResponse:
+        """`create()` returning the HTTP answer."""
+        return TranscriptionsWithRawResponse(self)
+
+
+class AsyncSpeechWithRawResponse(AsyncAudioResourceWithRawResponse):
+    """`await speech.create()` returning the HTTP answer as an `APIResponse`."""
+
+    create = AsyncAudioResourceWithRawResponse.tts
+    create_to_file = AsyncAudioResourceWithRawResponse.tts_to_file
+
+
+class AsyncSpeechWithStreamingResponse(AsyncAudioResourceWithStreamingResponse):
+    """`async with client.audio.speech.with_streaming_response.create(...) as response:` the audio as it arrives."""
+
+    create = AsyncAudioResourceWithStreamingResponse.tts
+
+
+class AsyncTranscriptionsWithRawResponse(AsyncAudioResourceWithRawResponse):
+    """`await transcriptions.create()` returning the HTTP answer as an `APIResponse`."""
+
+    create = AsyncAudioResourceWithRawResponse.transcribe
 
 
 class AsyncSpeech(AsyncAudioResource):
@@ -51,11 +106,26 @@ class AsyncSpeech(AsyncAudioResource):
     create = AsyncAudioResource.tts
     create_to_file = AsyncAudioResource.tts_to_file
 
+    @property
+    def with_raw_response(self) -> AsyncSpeechWithRawResponse:
+        """`create()` (and `create_to_file()`) returning the HTTP answer."""
+        return AsyncSpeechWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncSpeechWithStreamingResponse:
+        """`create()` as an async context manager giving the audio as it arrives."""
+        return AsyncSpeechWithStreamingResponse(self)
+
 
 class AsyncTranscriptions(AsyncAudioResource):
     """`await create()`: speech to text by openai-python's name."""
 
     create = AsyncAudioResource.transcribe
+
+    @property
+    def with_raw_response(self) -> AsyncTranscriptionsWithRawResponse:
+        """`create()` returning the HTTP answer."""
+        return AsyncTranscriptionsWithRawResponse(self)
 
 
 class Audio(AudioResource):
