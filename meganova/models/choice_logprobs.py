@@ -4,36 +4,49 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.token_logprob import TokenLogprob
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChoiceLogprobs(_t.Model):
     """The log probabilities of a choice's tokens, in OpenAI's shape.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    content: Optional[Union[list[TokenLogprob], None]] = _attrs_field(
+        metadata=_t.json_field(
+            "content",
+            _t.read_union(
+                _t.read_list(_t.read_model("token_logprob", "TokenLogprob")),
+                _t.read_none,
+            ),
+            nullable=True,
+        )
+    )
+    """One entry per output token."""
 
-    content: _t.Field[Optional[Union[list[TokenLogprob], None]]] = _t.Field(
-        "content",
-        _t.read_union(
-            _t.read_list(_t.read_model("token_logprob", "TokenLogprob")), _t.read_none
-        ),
-        nullable=True,
-        doc="One entry per output token.",
+    refusal: Optional[Union[list[TokenLogprob], None]] = _attrs_field(
+        metadata=_t.json_field(
+            "refusal",
+            _t.read_union(
+                _t.read_list(_t.read_model("token_logprob", "TokenLogprob")),
+                _t.read_none,
+            ),
+            nullable=True,
+        )
     )
 
-    refusal: _t.Field[Optional[Union[list[TokenLogprob], None]]] = _t.Field(
-        "refusal",
-        _t.read_union(
-            _t.read_list(_t.read_model("token_logprob", "TokenLogprob")), _t.read_none
-        ),
-        nullable=True,
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,42 +4,56 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.top_logprob import TopLogprob
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class TokenLogprob(_t.Model):
     """A `TokenLogprob` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    token: _t.Field[str] = _t.Field("token", _t.read_str, required=True)
-
-    logprob: _t.Field[float] = _t.Field("logprob", _t.read_float, required=True)
-
-    bytes_: _t.Field[Optional[Union[list[int], None]]] = _t.Field(
-        "bytes",
-        _t.read_union(_t.read_list(_t.read_int), _t.read_none),
-        nullable=True,
-        doc="The token\u0027s UTF-8 bytes, when the server sends them.",
+    token: str = _attrs_field(
+        metadata=_t.json_field("token", _t.read_str, required=True)
     )
 
-    top_logprobs: _t.Field[Optional[list[TopLogprob]]] = _t.Field(
-        "top_logprobs",
-        _t.read_list(_t.read_model("top_logprob", "TopLogprob")),
-        doc="The most likely tokens at this position (`top_logprobs` of the request).",
+    logprob: float = _attrs_field(
+        metadata=_t.json_field("logprob", _t.read_float, required=True)
     )
+
+    bytes: Optional[Union[list[int], None]] = _attrs_field(
+        metadata=_t.json_field(
+            "bytes",
+            _t.read_union(_t.read_list(_t.read_int), _t.read_none),
+            nullable=True,
+        )
+    )
+    """The token's UTF-8 bytes, when the server sends them."""
+
+    top_logprobs: Optional[list[TopLogprob]] = _attrs_field(
+        metadata=_t.json_field(
+            "top_logprobs", _t.read_list(_t.read_model("top_logprob", "TopLogprob"))
+        )
+    )
+    """The most likely tokens at this position (`top_logprobs` of the request)."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         token: str,
         logprob: float,
-        bytes_: Optional[Union[Sequence[int], None]] = None,
+        bytes: Optional[Union[Sequence[int], None]] = None,
         top_logprobs: Optional[Sequence[Union[TopLogprob, Mapping[str, Any]]]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -49,8 +63,19 @@ class TokenLogprob(_t.Model):
             {
                 "token": token,
                 "logprob": logprob,
-                "bytes": bytes_,
+                "bytes": bytes,
                 "top_logprobs": top_logprobs,
             },
             additional_properties,
         )
+
+    @property
+    def bytes_(self) -> Optional[Union[list[int], None]]:
+        """Deprecated: `bytes` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("TokenLogprob", "bytes_", "bytes")
+        return self.bytes
+
+    @bytes_.setter
+    def bytes_(self, value: Optional[Union[list[int], None]]) -> None:
+        _t.deprecated_alias("TokenLogprob", "bytes_", "bytes")
+        self.bytes = value

@@ -4,30 +4,45 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class TopLogprob(_t.Model):
     """A `TopLogprob` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    token: _t.Field[str] = _t.Field("token", _t.read_str, required=True)
-
-    logprob: _t.Field[float] = _t.Field("logprob", _t.read_float, required=True)
-
-    bytes_: _t.Field[Optional[Union[list[int], None]]] = _t.Field(
-        "bytes", _t.read_union(_t.read_list(_t.read_int), _t.read_none), nullable=True
+    token: str = _attrs_field(
+        metadata=_t.json_field("token", _t.read_str, required=True)
     )
+
+    logprob: float = _attrs_field(
+        metadata=_t.json_field("logprob", _t.read_float, required=True)
+    )
+
+    bytes: Optional[Union[list[int], None]] = _attrs_field(
+        metadata=_t.json_field(
+            "bytes",
+            _t.read_union(_t.read_list(_t.read_int), _t.read_none),
+            nullable=True,
+        )
+    )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         token: str,
         logprob: float,
-        bytes_: Optional[Union[Sequence[int], None]] = None,
+        bytes: Optional[Union[Sequence[int], None]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -36,7 +51,18 @@ class TopLogprob(_t.Model):
             {
                 "token": token,
                 "logprob": logprob,
-                "bytes": bytes_,
+                "bytes": bytes,
             },
             additional_properties,
         )
+
+    @property
+    def bytes_(self) -> Optional[Union[list[int], None]]:
+        """Deprecated: `bytes` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("TopLogprob", "bytes_", "bytes")
+        return self.bytes
+
+    @bytes_.setter
+    def bytes_(self, value: Optional[Union[list[int], None]]) -> None:
+        _t.deprecated_alias("TopLogprob", "bytes_", "bytes")
+        self.bytes = value
