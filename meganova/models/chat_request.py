@@ -80,6 +80,16 @@ class ChatRequest(_t.Model):
         metadata=_t.json_field("frequency_penalty", _t.read_float)
     )
 
+    logprobs: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("logprobs", _t.read_bool)
+    )
+    """Return the log probability of each output token (in `choices[].logprobs`)."""
+
+    top_logprobs: Optional[int] = _attrs_field(
+        metadata=_t.json_field("top_logprobs", _t.read_int)
+    )
+    """With `logprobs`, how many of the most likely tokens to return at each position."""
+
     tools: Optional[list[ToolDefinition]] = _attrs_field(
         metadata=_t.json_field(
             "tools", _t.read_list(_t.read_model("tool_definition", "ToolDefinition"))
@@ -126,6 +136,8 @@ class ChatRequest(_t.Model):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -151,6 +163,8 @@ class ChatRequest(_t.Model):
                 "seed": seed,
                 "presence_penalty": presence_penalty,
                 "frequency_penalty": frequency_penalty,
+                "logprobs": logprobs,
+                "top_logprobs": top_logprobs,
                 "tools": tools,
                 "tool_choice": tool_choice,
                 "response_format": response_format,
