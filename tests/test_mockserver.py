@@ -926,7 +926,7 @@ def test_images_b64_json_is_a_valid_png(client: httpx.Client) -> None:
     assert isinstance(result["created"], int)
     assert len(result["data"]) == 2
     first, second = (base64.b64decode(image["b64_json"]) for image in result["data"])
-    assert png_size(first) == png_size(second) == (32, 24)  # small, with the requested aspect ratio
+    assert png_size(first) == png_size(second) == (1024, 768)  # the requested size
     assert first != second
     assert result["data"][0]["revised_prompt"] == "A lighthouse"
     assert client.post("/images/generations", json=body).json()["data"] == result["data"]  # deterministic

@@ -12,7 +12,8 @@ The rules (documented in the README, section "Test your app against a local Mega
   is not a stop word, a trailing "s" ignored; a name word counts 2, a description word 1); the highest
   score wins, ties are all called (one call only with `parallel_tool_calls: false`); no match: text.
   `"none"` never calls. The arguments are a small instance valid against the tool's `parameters`
-  schema (`_schema.instance`), free strings being the last user message.
+  schema (`_schema.instance`); free strings are the first run of capitalised words after the first word
+  of the last user message ("Paris"), else the whole message.
 - **Structured outputs.** `response_format` `{"type": "json_object"}`: a JSON object
   `{"reply": <Luna's answer>}`; `{"type": "json_schema", "json_schema": {"name", "schema"}}`: an
   instance valid against `schema`. `max_tokens` cuts the JSON (finish_reason `length`) as a model would.
@@ -359,6 +360,25 @@ def _json_pieces(text: str) -> List[str]:
     return [text[i : i + _JSON_PIECE] for i in range(0, len(text), _JSON_PIECE)] or [""]
 
 
+_PROPER = re.compile(r"[A-Z][\w'\-]*")
+
+
+def subject_of(text: str) -> str:
+    """What free strings of arguments and JSON answers say: the first run of capitalised words after
+    the message's first word ("Paris" in "What is the weather in Paris?"), else the whole message."""
+    words = text.split()
+    run: List[str] = []
+    for word in words[1:]:
+        bare = word.strip(".,;:!?\"()[]{}")
+        if _PROPER.fullmatch(bare) and bare.upper() != bare or (run and _PROPER.fullmatch(bare)):
+            run.append(bare)
+            if bare != word:
+                break
+        elif run:
+            break
+    return " ".join(run) if run else " ".join(words)
+
+
 def choices_for(body: Mapping[str, Any], completion_id: str) -> List[Choice]:
     """The choices (`n` of them) of the answer to a valid chat request body."""
     messages: List[Dict[str, Any]] = body["messages"]
@@ -370,6 +390,7 @@ def choices_for(body: Mapping[str, Any], completion_id: str) -> List[Choice]:
     last_is_tool = bool(messages) and messages[-1].get("role") == "tool"
     max_tokens = body.get("max_tokens")
     calls = _calls_to_make(body, " ".join(last_user.split()), last_is_tool)
+    subject = subject_of(last_user)
     response_format = body.get("response_format")
     kind = response_format.get("type") if isinstance(response_format, dict) else None
     name = character_name(messages)
@@ -378,7 +399,7 @@ def choices_for(body: Mapping[str, Any], completion_id: str) -> List[Choice]:
         if calls:
             prefix = f"call_{completion_id.rsplit('-', 1)[-1]}_{index}"
             tool_calls = [
-                _tool_call(function, f"{prefix}_{number}", " ".join(last_user.split()))
+                _tool_call(function, f"{prefix}_{number}", subject)
                 for number, function in enumerate(calls)
             ]
             choices.append(Choice(tool_calls=tool_calls, finish_reason="tool_calls"))
@@ -388,7 +409,7 @@ def choices_for(body: Mapping[str, Any], completion_id: str) -> List[Choice]:
                 value: Any = {"reply": luna_reply(last_user, index)}
             else:
                 schema = response_format.get("json_schema", {}).get("schema", {})  # type: ignore[union-attr]
-                value = _schema.instance(schema, " ".join(last_user.split()))
+                value = _schema.instance(schema, subject)
             pieces = _json_pieces(json.dumps(value, ensure_ascii=False))
             finish = "stop"
             if max_tokens is not None and len(pieces) > max_tokens:
