@@ -26,6 +26,7 @@ class ChatRequest(_t.Model):
         "messages",
         _t.read_list(_t.read_model("chat_request_message", "ChatRequestMessage")),
         required=True,
+        doc="The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).",
     )
 
     model: _t.Field[Optional[str]] = _t.Field(
@@ -40,36 +41,68 @@ class ChatRequest(_t.Model):
         doc="A character chat session; its character decides the model when `model` is left out.",
     )
 
-    temperature: _t.Field[Optional[float]] = _t.Field("temperature", _t.read_float)
+    temperature: _t.Field[Optional[float]] = _t.Field(
+        "temperature",
+        _t.read_float,
+        doc="Sampling temperature, 0 to 2; higher is more varied, lower more focused.",
+    )
 
-    top_p: _t.Field[Optional[float]] = _t.Field("top_p", _t.read_float)
+    top_p: _t.Field[Optional[float]] = _t.Field(
+        "top_p",
+        _t.read_float,
+        doc="Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.",
+    )
 
-    max_tokens: _t.Field[Optional[int]] = _t.Field("max_tokens", _t.read_int)
+    max_tokens: _t.Field[Optional[int]] = _t.Field(
+        "max_tokens",
+        _t.read_int,
+        doc="The most tokens the answer may have; a longer one stops with `finish_reason` `length`.",
+    )
 
-    stream: _t.Field[Optional[bool]] = _t.Field("stream", _t.read_bool)
+    stream: _t.Field[Optional[bool]] = _t.Field(
+        "stream",
+        _t.read_bool,
+        doc="Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.",
+    )
 
     stream_options: _t.Field[Optional[StreamOptions]] = _t.Field(
-        "stream_options", _t.read_model("stream_options", "StreamOptions")
+        "stream_options",
+        _t.read_model("stream_options", "StreamOptions"),
+        doc='Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.',
     )
 
     stop: _t.Field[Optional[Union[str, list[str]]]] = _t.Field(
-        "stop", _t.read_union(_t.read_str, _t.read_list(_t.read_str))
+        "stop",
+        _t.read_union(_t.read_str, _t.read_list(_t.read_str)),
+        doc="A sequence (or a list of them) where the model stops; the answer does not contain it.",
     )
 
-    n: _t.Field[Optional[int]] = _t.Field("n", _t.read_int)
+    n: _t.Field[Optional[int]] = _t.Field(
+        "n", _t.read_int, doc="How many answers (choices) to make for the conversation."
+    )
 
-    seed: _t.Field[Optional[int]] = _t.Field("seed", _t.read_int)
+    seed: _t.Field[Optional[int]] = _t.Field(
+        "seed",
+        _t.read_int,
+        doc="Sample deterministically, as far as the model allows; the same seed and request give the same answer.",
+    )
 
     presence_penalty: _t.Field[Optional[float]] = _t.Field(
-        "presence_penalty", _t.read_float
+        "presence_penalty",
+        _t.read_float,
+        doc="-2 to 2; positive values favour tokens not yet in the text (new topics).",
     )
 
     frequency_penalty: _t.Field[Optional[float]] = _t.Field(
-        "frequency_penalty", _t.read_float
+        "frequency_penalty",
+        _t.read_float,
+        doc="-2 to 2; positive values penalise tokens by how often they already appear (less repetition).",
     )
 
     tools: _t.Field[Optional[list[ToolDefinition]]] = _t.Field(
-        "tools", _t.read_list(_t.read_model("tool_definition", "ToolDefinition"))
+        "tools",
+        _t.read_list(_t.read_model("tool_definition", "ToolDefinition")),
+        doc='Functions the model may call: `[{"type": "function", "function": {"name", "description", "parameters"}}]`, `parameters` a JSON Schema.',
     )
 
     tool_choice: _t.Field[Optional[Union[str, ToolChoiceObject]]] = _t.Field(
@@ -82,7 +115,9 @@ class ChatRequest(_t.Model):
     )
 
     response_format: _t.Field[Optional[ResponseFormat]] = _t.Field(
-        "response_format", _t.read_model("response_format", "ResponseFormat")
+        "response_format",
+        _t.read_model("response_format", "ResponseFormat"),
+        doc='`{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}` for JSON valid against a schema.',
     )
 
     user: _t.Field[Optional[str]] = _t.Field(

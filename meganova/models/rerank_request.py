@@ -20,7 +20,12 @@ class RerankRequest(_t.Model):
 
     __slots__ = ()
 
-    query: _t.Field[str] = _t.Field("query", _t.read_str, required=True)
+    query: _t.Field[str] = _t.Field(
+        "query",
+        _t.read_str,
+        required=True,
+        doc="What the documents are ranked against.",
+    )
 
     documents: _t.Field[list[Union[str, RerankRequestDocumentsItemType1]]] = _t.Field(
         "documents",
