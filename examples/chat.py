@@ -1,7 +1,7 @@
 """Chat: one answer, then a conversation of two turns.
 
-    MEGANOVA_API_KEY=sk-... python examples/chat.py
-    (or against the local server: MEGANOVA_API_KEY=test MEGANOVA_BASE_URL=http://127.0.0.1:8080/v1)
+MEGANOVA_API_KEY=sk-... python examples/chat.py
+(or against the local server: MEGANOVA_API_KEY=test MEGANOVA_BASE_URL=http://127.0.0.1:8080/v1)
 """
 
 from __future__ import annotations

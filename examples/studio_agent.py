@@ -1,7 +1,7 @@
 """A MegaNova Studio agent: its info, a conversation, and a tool call it asks to confirm.
 
-    MEGANOVA_AGENT_KEY=agent_... python examples/studio_agent.py
-    (MEGANOVA_STUDIO_URL points it at another Studio API, e.g. the local server's root URL)
+MEGANOVA_AGENT_KEY=agent_... python examples/studio_agent.py
+(MEGANOVA_STUDIO_URL points it at another Studio API, e.g. the local server's root URL)
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ def _methods(client: Any) -> Iterator[Tuple[str, Any]]:
             if inspect.ismethod(attr):
                 if attr.__func__.__module__.startswith("meganova.api."):
                     yield f"{prefix}.{name}", attr
-            elif type(attr).__module__.startswith(("meganova.api", "meganova.custom.resources")) and id(attr) not in seen:
+            elif (
+                type(attr).__module__.startswith(("meganova.api", "meganova.custom.resources")) and id(attr) not in seen
+            ):
                 seen.add(id(attr))
                 stack.append((f"{prefix}.{name}", attr))
 

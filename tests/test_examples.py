@@ -236,8 +236,10 @@ EXAMPLE_PROGRAMS = {
     "usage.py": ["requests,", "meganova-ai/manta-flash-1.0:"],
     "billing.py": ["balance: 42.5 USD active", "total: 25.575"],
     "studio_agent.py": ["Luna - ", "the agent asks to run book_table", "is booked"],
-    "tool_round_trip.py": ["the model calls get_weather({'city': 'Paris', 'unit': 'celsius'})",
-                           "answer: get_weather says: Sunny and 21 degrees celsius in Paris"],
+    "tool_round_trip.py": [
+        "the model calls get_weather({'city': 'Paris', 'unit': 'celsius'})",
+        "answer: get_weather says: Sunny and 21 degrees celsius in Paris",
+    ],
     "structured_output.py": ["['age', 'favourite_dishes', 'mood', 'name'] cheerful"],
 }
 

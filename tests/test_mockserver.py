@@ -178,6 +178,31 @@ def test_run_as_a_module_prints_its_url() -> None:
     assert process.returncode in (0, -15)
 
 
+@pytest.mark.parametrize(
+    ("models", "known", "unknown"), [(["my/model"], "my/model", "other/model"), (["*"], "any/id", None)]
+)
+def test_run_as_a_module_with_more_models(models: List[str], known: str, unknown: Any) -> None:
+    arguments = [item for model in models for item in ("--model", model)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meganova.testing", "--port", "0", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        with httpx.Client(base_url=url, headers={"Authorization": "Bearer test"}, timeout=5) as http:
+            assert chat(http, model=known).status_code == 200
+            assert chat(http, model=FLASH).status_code == 200
+            if unknown is not None:
+                assert chat(http, model=unknown).status_code == 404
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
 # --- the operations -------------------------------------------------------------------------------
 
 

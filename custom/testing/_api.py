@@ -166,6 +166,7 @@ _BALANCE_BODY = dumps({"balance": 42.5, "currency": "USD", "status": "active"})
 
 _ROLES = frozenset(("system", "user", "assistant", "tool", "developer"))
 
+
 def validate_chat(body: Any) -> Optional[Answer]:
     """The 422 answer for a chat request body that is not valid, or None."""
     if not isinstance(body, dict):
@@ -233,7 +234,9 @@ def _prompt_tokens(messages: List[Dict[str, Any]]) -> int:
     return sum(len(text_of(message.get("content")).split()) + 4 for message in messages) + 2
 
 
-def luna_completion(body: Mapping[str, Any], completion_id: str = "chatcmpl-0") -> Tuple[str, List[Choice], Dict[str, int]]:
+def luna_completion(
+    body: Mapping[str, Any], completion_id: str = "chatcmpl-0"
+) -> Tuple[str, List[Choice], Dict[str, int]]:
     """(model, choices, usage) for a valid chat request body (see `_reply` for what the model says)."""
     model = body.get("model") or DEFAULT_MODEL
     messages: List[Dict[str, Any]] = body["messages"]
@@ -317,7 +320,9 @@ def chat_stream(completion_id: str, body: Mapping[str, Any]) -> Tuple[List[Strea
                 head["function"] = {"name": call["function"]["name"], "arguments": ""}
                 events.append(chunk(index, {"tool_calls": [head]}))
                 for fragment in _argument_pieces(call["function"]["arguments"]):
-                    events.append(chunk(index, {"tool_calls": [{"index": number, "function": {"arguments": fragment}}]}))
+                    events.append(
+                        chunk(index, {"tool_calls": [{"index": number, "function": {"arguments": fragment}}]})
+                    )
         else:
             events.append(chunk(index, {"role": "assistant", "content": ""}))
             for piece in choice.pieces:
@@ -371,6 +376,7 @@ def chat(request: RecordedRequest, context: Context) -> Answer:
             param="model",
         )
     return chat_answer("chatcmpl-" + context.answer_id, body)
+
 
 # --- models, billing ------------------------------------------------------------------------------
 

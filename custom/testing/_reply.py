@@ -369,7 +369,7 @@ def subject_of(text: str) -> str:
     words = text.split()
     run: List[str] = []
     for word in words[1:]:
-        bare = word.strip(".,;:!?\"()[]{}")
+        bare = word.strip('.,;:!?"()[]{}')
         if _PROPER.fullmatch(bare) and bare.upper() != bare or (run and _PROPER.fullmatch(bare)):
             run.append(bare)
             if bare != word:
@@ -398,10 +398,7 @@ def choices_for(body: Mapping[str, Any], completion_id: str) -> List[Choice]:
     for index in range(body.get("n") or 1):
         if calls:
             prefix = f"call_{completion_id.rsplit('-', 1)[-1]}_{index}"
-            tool_calls = [
-                _tool_call(function, f"{prefix}_{number}", subject)
-                for number, function in enumerate(calls)
-            ]
+            tool_calls = [_tool_call(function, f"{prefix}_{number}", subject) for number, function in enumerate(calls)]
             choices.append(Choice(tool_calls=tool_calls, finish_reason="tool_calls"))
             continue
         if kind in ("json_object", "json_schema"):
