@@ -18,8 +18,9 @@ from typing import Any, Iterator, List
 import httpx
 import pytest
 
-from conftest import CHAT_RESPONSE, MODEL_INFO, chunk_event, usage_event
 from meganova.testing import AGENT_KEY, MockServer
+
+from conftest import CHAT_RESPONSE, MODEL_INFO, chunk_event, usage_event
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

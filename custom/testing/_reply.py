@@ -193,15 +193,141 @@ def _character_text(name: str, messages: Sequence[Mapping[str, Any]], reply: str
 # --- tools ----------------------------------------------------------------------------------------
 
 _STOP_WORDS = frozenset(
-    """
-    the and for with what when where which who whom whose why how that this these those there here then than
-    from into onto about above below over under again also just only very can could would should will shall
-    may might must does did done doing have has had having are was were been being get gets got set sets put
-    make makes use uses used using let tell please you your yours our ours their them they she her his him its
-    not any all some each every one two many much more most other such own same few lot lots like want need
-    know give take show find call run now today tonight yes okay hey hello thanks thank name names value
-    values function tool tools return returns given current
-    """.split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "how",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "here",
+        "then",
+        "than",
+        "from",
+        "into",
+        "onto",
+        "about",
+        "above",
+        "below",
+        "over",
+        "under",
+        "again",
+        "also",
+        "just",
+        "only",
+        "very",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "does",
+        "did",
+        "done",
+        "doing",
+        "have",
+        "has",
+        "had",
+        "having",
+        "are",
+        "was",
+        "were",
+        "been",
+        "being",
+        "get",
+        "gets",
+        "got",
+        "set",
+        "sets",
+        "put",
+        "make",
+        "makes",
+        "use",
+        "uses",
+        "used",
+        "using",
+        "let",
+        "tell",
+        "please",
+        "you",
+        "your",
+        "yours",
+        "our",
+        "ours",
+        "their",
+        "them",
+        "they",
+        "she",
+        "her",
+        "his",
+        "him",
+        "its",
+        "not",
+        "any",
+        "all",
+        "some",
+        "each",
+        "every",
+        "one",
+        "two",
+        "many",
+        "much",
+        "more",
+        "most",
+        "other",
+        "such",
+        "own",
+        "same",
+        "few",
+        "lot",
+        "lots",
+        "like",
+        "want",
+        "need",
+        "know",
+        "give",
+        "take",
+        "show",
+        "find",
+        "call",
+        "run",
+        "now",
+        "today",
+        "tonight",
+        "yes",
+        "okay",
+        "hey",
+        "hello",
+        "thanks",
+        "thank",
+        "name",
+        "names",
+        "value",
+        "values",
+        "function",
+        "tool",
+        "tools",
+        "return",
+        "returns",
+        "given",
+        "current",
+    ]
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -220,9 +346,9 @@ def _name_words(name: str) -> List[str]:
     return _significant([part for chunk in _WORD.findall(name) for part in _CAMEL.findall(chunk)])
 
 
-def _functions(tools: Any) -> List[Dict[str, Any]]:
+def _functions(tools: Any) -> List[Mapping[str, Any]]:
     """The offered function tools' `function` objects (others are left out)."""
-    found = []
+    found: List[Mapping[str, Any]] = []
     for tool in tools if isinstance(tools, list) else ():
         if isinstance(tool, dict) and isinstance(tool.get("function"), dict) and tool["function"].get("name"):
             found.append(tool["function"])
@@ -370,7 +496,7 @@ def subject_of(text: str) -> str:
     run: List[str] = []
     for word in words[1:]:
         bare = word.strip('.,;:!?"()[]{}')
-        if _PROPER.fullmatch(bare) and bare.upper() != bare or (run and _PROPER.fullmatch(bare)):
+        if (_PROPER.fullmatch(bare) and bare.upper() != bare) or (run and _PROPER.fullmatch(bare)):
             run.append(bare)
             if bare != word:
                 break

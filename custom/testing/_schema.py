@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeGuard
 
 __all__ = ["instance"]
 
@@ -170,8 +173,9 @@ class _Builder:
         items = schema.get("items", True)
         if isinstance(items, list):  # draft 4-7 tuples
             prefix_items, items = items, schema.get("additionalItems", True)
-        low = schema.get("minItems") if isinstance(schema.get("minItems"), int) else 0
-        high = schema.get("maxItems") if isinstance(schema.get("maxItems"), int) else None
+        min_items, max_items = schema.get("minItems"), schema.get("maxItems")
+        low: int = min_items if isinstance(min_items, int) else 0
+        high: Optional[int] = max_items if isinstance(max_items, int) else None
         count = max(low, len(prefix_items) if depth < _MAX_DEPTH else 0)
         if count == 0 and depth < _MAX_DEPTH and items is not False:
             count = 1
@@ -257,7 +261,7 @@ def _number(schema: Mapping[str, Any], integer: bool, variant: int) -> Any:
     return value
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
