@@ -94,3 +94,38 @@ def every_public_attribute(client: MegaNova) -> None:
     except MeganovaError as e:
         assert_type(e.request_id, Optional[str])
         assert_type(e.code, Optional[str])
+
+
+def attrs_models_and_json_names(client: MegaNova) -> None:
+    """Models are attrs classes; attributes are the API's JSON names (issue 14)."""
+    from typing import Dict, Literal, Optional, Union
+
+    import attrs
+
+    from meganova.models import EmbeddingRequest, RerankDocument, ServerlessModel, ToolCall
+
+    resp = client.chat.create(model="m", messages=[{"role": "user", "content": "Hi"}])
+    assert_type(resp.object, Optional[str])
+    calls = resp.choices[0].message.tool_calls or []
+    for call in calls:
+        assert_type(call.type, Literal["function"])
+        assert_type(call.function.name, str)
+    assert_type(attrs.evolve(resp, model="other"), ChatResponse)
+    assert_type(attrs.asdict(resp), Dict[str, Any])
+    print([field.name for field in attrs.fields(ChatResponse)])
+    assert_type(resp.model_dump(), dict[str, Any])
+    assert_type(resp.model_dump_json(indent=2), str)
+    assert_type(resp.dict(), dict[str, Any])
+    assert_type(resp.json(), str)
+    assert_type(EmbeddingRequest(input="x", model="m").input, Union[str, List[str], List[int], List[List[int]]])
+    assert_type(ToolCall(id="c", type="function", function={"name": "f", "arguments": "{}"}).type, Literal["function"])
+    assert_type(ServerlessModel(model_name="x").tier2_plus_require, Optional[bool])
+    result = client.rerank.create("q", ["a"], model="m").results[0]
+    assert_type(result.document, Union[str, RerankDocument, None])
+    assert_type(result.document_text, Optional[str])
+    from meganova.cloud import CloudAgent
+
+    agent = CloudAgent("agent_x")
+    conversation = agent.conversation()
+    conversation.chat("Hi")
+    assert_type(conversation.messages, List[Dict[str, str]])

@@ -16,7 +16,7 @@ line and error, and no repr shows it.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, Sequence, Union, overload
 
 from meganova.api.agents import AgentsResource, AsyncAgentsResource
 from meganova.custom._client import AsyncMegaNova, MegaNova
@@ -264,9 +264,16 @@ class _ConversationBase:
         self.conversation_id = conversation_id
         """The conversation's id (None until the first reply gives one)."""
         self.last_reply: Optional[AgentChatResponse] = None
+        self.messages: List[Dict[str, str]] = []
+        """The transcript as meganova 0.4 kept it: `{"role": "user" | "assistant", "content": ...}` for each
+        message sent with `chat()` and each reply (also those to `confirm()` / `reject()`)."""
 
-    def _remember(self, reply: AgentChatResponse) -> AgentChatResponse:
+    def _remember(self, reply: AgentChatResponse, message: Optional[str] = None) -> AgentChatResponse:
         self.last_reply = reply
+        if message is not None:
+            self.messages.append({"role": "user", "content": message})
+        text = reply.get("response")
+        self.messages.append({"role": "assistant", "content": text if isinstance(text, str) else ""})
         conversation_id = reply.get("conversation_id")
         if isinstance(conversation_id, str):
             self.conversation_id = conversation_id
@@ -293,7 +300,7 @@ class Conversation(_ConversationBase):
 
     def chat(self, message: str, **kwargs: Any) -> AgentChatResponse:
         """Send `message` in this conversation."""
-        return self._remember(self._agent.chat(message, conversation_id=self.conversation_id, **kwargs))
+        return self._remember(self._agent.chat(message, conversation_id=self.conversation_id, **kwargs), message)
 
     def confirm(self) -> AgentChatResponse:
         """Approve the pending tool call."""
@@ -313,7 +320,7 @@ class AsyncConversation(_ConversationBase):
 
     async def chat(self, message: str, **kwargs: Any) -> AgentChatResponse:
         """Send `message` in this conversation."""
-        return self._remember(await self._agent.chat(message, conversation_id=self.conversation_id, **kwargs))
+        return self._remember(await self._agent.chat(message, conversation_id=self.conversation_id, **kwargs), message)
 
     async def confirm(self) -> AgentChatResponse:
         """Approve the pending tool call."""

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .image_content_part import ImageContentPart
     from .image_generation_request import ImageGenerationRequest
     from .image_response_format import ImageResponseFormat
+    from .image_timings import ImageTimings
     from .image_url import ImageUrl
     from .image_url_detail import ImageUrlDetail
     from .images_response import ImagesResponse
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from .response_format_type import ResponseFormatType
     from .serverless_filter_logic import ServerlessFilterLogic
     from .serverless_model import ServerlessModel
+    from .serverless_model_tags import ServerlessModelTags
     from .serverless_models_page import ServerlessModelsPage
     from .serverless_models_page_tag_counts import ServerlessModelsPageTagCounts
     from .serverless_models_response import ServerlessModelsResponse
@@ -126,6 +128,7 @@ _MODULE_OF = {
     "ImageContentPart": ".image_content_part",
     "ImageGenerationRequest": ".image_generation_request",
     "ImageResponseFormat": ".image_response_format",
+    "ImageTimings": ".image_timings",
     "ImageUrl": ".image_url",
     "ImageUrlDetail": ".image_url_detail",
     "ImagesResponse": ".images_response",
@@ -150,6 +153,7 @@ _MODULE_OF = {
     "ResponseFormatType": ".response_format_type",
     "ServerlessFilterLogic": ".serverless_filter_logic",
     "ServerlessModel": ".serverless_model",
+    "ServerlessModelTags": ".serverless_model_tags",
     "ServerlessModelsPage": ".serverless_models_page",
     "ServerlessModelsPageTagCounts": ".serverless_models_page_tag_counts",
     "ServerlessModelsResponse": ".serverless_models_response",
@@ -226,6 +230,7 @@ __all__ = (
     "ImageGenerationRequest",
     "ImageResponseFormat",
     "ImagesResponse",
+    "ImageTimings",
     "ImageUrl",
     "ImageUrlDetail",
     "InstanceBilling",
@@ -252,6 +257,7 @@ __all__ = (
     "ServerlessModelsPage",
     "ServerlessModelsPageTagCounts",
     "ServerlessModelsResponse",
+    "ServerlessModelTags",
     "SpeechRequest",
     "SpeechResponseFormat",
     "StreamOptions",
