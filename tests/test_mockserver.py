@@ -1882,3 +1882,43 @@ def test_a_character_named_by_the_system_prompt_speaks_greets_and_recalls(
 def test_a_system_prompt_without_a_character_changes_nothing(client: httpx.Client, system: str) -> None:
     plain = character_reply(client, HELLO)
     assert character_reply(client, [{"role": "system", "content": system}, *HELLO]) == plain
+
+
+def test_a_tool_round_trip_and_a_character_through_the_sdk(server: MockServer, mode: str) -> None:
+    """The SDK, sync and async, streamed and not: tools → tool_calls → a tool message → the answer; a
+    character's greeting then its recall of the first message."""
+    import asyncio
+
+    from meganova import AsyncMegaNova, MegaNova
+
+    def turn(messages: List[Dict[str, Any]], stream: bool, **body: Any) -> Any:
+        if mode == "sync":
+            with MegaNova(api_key=server.api_key, base_url=server.url) as sdk:
+                if stream:
+                    return sdk.chat.stream(model=FLASH, messages=messages, **body).get_final_response()
+                return sdk.chat.create(model=FLASH, messages=messages, **body)
+
+        async def run() -> Any:
+            async with AsyncMegaNova(api_key=server.api_key, base_url=server.url) as sdk:
+                if stream:
+                    return await (await sdk.chat.stream(model=FLASH, messages=messages, **body)).get_final_response()
+                return await sdk.chat.create(model=FLASH, messages=messages, **body)
+
+        return asyncio.run(run())
+
+    for stream in (False, True):
+        messages: List[Dict[str, Any]] = list(ASK_WEATHER)
+        first = turn(messages, stream, tools=TOOLS)
+        (call,) = first.choices[0].message.tool_calls or []
+        assert first.choices[0].finish_reason == "tool_calls"
+        assert json.loads(call.function.arguments) == {"city": "Paris", "unit": "celsius", "days": 1}
+        messages.append({"role": "assistant", "content": None, "tool_calls": [call.to_dict()]})
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": "Rain"})
+        assert turn(messages, stream, tools=TOOLS).choices[0].message.content == "get_weather says: Rain"
+
+        chat_messages: List[Dict[str, Any]] = [{"role": "system", "content": "You are Luna."}, *HELLO]
+        greeting = turn(chat_messages, stream).choices[0].message.content
+        assert greeting.startswith("Luna: Hello! I am Luna.")
+        chat_messages += [{"role": "assistant", "content": greeting}, {"role": "user", "content": "Bye"}]
+        recall = turn(chat_messages, stream).choices[0].message.content
+        assert recall.startswith(f'Luna: You told me earlier: "{HELLO[0]["content"]}".')
