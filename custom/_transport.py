@@ -49,6 +49,7 @@ from ._response import (
     validation_error,
 )
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
+from ._wait import retry_fits
 from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status, scrub
 
 # Transport failures worth another attempt: the request may not have reached the server, or its
@@ -100,18 +101,25 @@ class RetryState:
         self.secret = options.api_key
         self.raise_for_status = raise_for_status
         self.retries = 0
+        self._log_request()
+
+    def _log_request(self) -> None:
+        """The request line at debug, for every attempt (the first, and each retry before its wait)."""
         if logger.isEnabledFor(logging.DEBUG):
+            request = self.request
             url = scrub(str(request.url), self.secret)
-            logger.debug("Request: %s %s %s", request.method, url, redact_headers(request.headers))
+            attempt = f" (attempt {self.retries + 1})" if self.retries else ""
+            logger.debug("Request%s: %s %s %s", attempt, request.method, url, redact_headers(request.headers))
 
     def after_error(self, exc: Exception) -> float:
         """Seconds to wait before retrying after a transport failure; raises when it is not retried."""
-        if not isinstance(exc, RETRYABLE_ERRORS) or self.retries >= self.max_retries:
+        wait = backoff(self.retries)
+        if not isinstance(exc, RETRYABLE_ERRORS) or self.retries >= self.max_retries or not retry_fits(wait):
             error = connection_error(exc, self.request, self.secret)
             if self.secret and self.secret in str(exc):
                 raise error from None  # the cause would show the key
             raise error from exc
-        return self._next(backoff(self.retries), scrub(repr(exc), self.secret))
+        return self._next(wait, scrub(repr(exc), self.secret))
 
     def too_large(self, response: httpx.Response, head: bytes, limit: int) -> MeganovaError:
         """The error for an answer whose body passed `limit` bytes (`head`: its start); not retried."""
@@ -127,6 +135,7 @@ class RetryState:
             retry_after=parse_retry_after(response.headers),
             secret=self.secret,
         )
+        error.response = response
         error.message = f"{error.message} [{note}]"
         error.args = (error.message,)
         return error
@@ -156,18 +165,20 @@ class RetryState:
         retry_after = parse_retry_after(headers)
         if self.retries < self.max_retries and is_retryable_status(status, headers):
             wait = wait_before_retry(self.retries, retry_after)
-            if wait is not None:
+            if wait is not None and retry_fits(wait):  # a wait's deadline (`_wait.py`) cuts the retries
                 return self._next(wait, f"HTTP {status}")
         self._log(response)
         if not self.raise_for_status:
             return None
-        raise error_for_status(
+        error = error_for_status(
             status,
             response.content,
             request_id=headers.get("x-request-id"),
             retry_after=retry_after,
             secret=self.secret,
         )
+        error.response = response
+        raise error
 
     def _where(self) -> str:
         """The request's URL without its query, the key scrubbed (a Studio agent's travels in the path)."""
@@ -184,6 +195,7 @@ class RetryState:
             self.max_retries,
             reason,
         )
+        self._log_request()
         return wait
 
     def _log(self, response: httpx.Response) -> None:
@@ -197,9 +209,12 @@ class RetryState:
             )
 
 
-def _must_read(response: httpx.Response, stream: bool) -> bool:
-    """Whether the body is read inside the retry loop: always, but for a successful event stream."""
-    return not (stream and 200 <= response.status_code < 300 and is_event_stream(response))
+def _must_read(response: httpx.Response, stream: bool, unread: bool = False) -> bool:
+    """Whether the body is read inside the retry loop: always, but for a successful event stream (or
+    any successful body, with `unread`: `with_streaming_response`, read later through `_body`)."""
+    if not 200 <= response.status_code < 300:
+        return True
+    return not (unread or (stream and is_event_stream(response)))
 
 
 def _sink_for(response: httpx.Response, sink: Optional[Sink]) -> Optional[Sink]:
@@ -251,11 +266,18 @@ class SyncSender:
         self.sleep = sleep
 
     def send(
-        self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None, sink: Optional[Sink] = None
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool,
+        state: Optional[RetryState] = None,
+        sink: Optional[Sink] = None,
+        download: bool = False,
     ) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful event stream is left
-        unread; with `sink`, a successful binary body is written there (else read). `state`: a call's own
-        retry bookkeeping (one already tried, or one that returns error answers)."""
+        unread (with `download`, any successful body: `with_streaming_response`); with `sink`, a
+        successful binary body is written there (else read). `state`: a call's own retry bookkeeping
+        (one already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
@@ -271,7 +293,7 @@ class SyncSender:
                 if _refused(response, stream, state):
                     response.close()
                     raise state.event_stream_refused(response)
-                if _must_read(response, stream):
+                if _must_read(response, stream, download):
                     self._read(response, state, deadline, _sink_for(response, sink))
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__
@@ -333,11 +355,18 @@ class AsyncSender:
         self.sleep = sleep
 
     async def send(
-        self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None, sink: Optional[Sink] = None
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool,
+        state: Optional[RetryState] = None,
+        sink: Optional[Sink] = None,
+        download: bool = False,
     ) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful event stream is left
-        unread; with `sink`, a successful binary body is written there (else read). `state`: a call's own
-        retry bookkeeping (one already tried, or one that returns error answers)."""
+        unread (with `download`, any successful body: `with_streaming_response`); with `sink`, a
+        successful binary body is written there (else read). `state`: a call's own retry bookkeeping
+        (one already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
@@ -353,7 +382,7 @@ class AsyncSender:
                 if _refused(response, stream, state):
                     await response.aclose()
                     raise state.event_stream_refused(response)
-                if _must_read(response, stream):
+                if _must_read(response, stream, download):
                     await self._read(response, state, deadline, _sink_for(response, sink))
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__

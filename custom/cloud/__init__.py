@@ -8,7 +8,8 @@
     print(reply.response)
 
 The endpoints are the spec's `agents` operations (`meganova.api.agents`), on
-`https://studio-api.meganova.ai`, with the same retries, errors and stream rules as `MegaNova`. The key
+`https://studio-api.meganova.ai` (or `base_url=`, else `MEGANOVA_STUDIO_BASE_URL`), with the same
+retries, errors and stream rules as `MegaNova`. The key
 travels in the path (`/agents/v1/{agent_key}/...`), never in a header: it is scrubbed from every log
 line and error, and no repr shows it.
 """
@@ -34,6 +35,13 @@ __all__ = ["AsyncCloudAgent", "AsyncConversation", "CloudAgent", "Conversation",
 
 STUDIO_URL = "https://studio-api.meganova.ai"
 AGENT_KEY_ENV = "MEGANOVA_AGENT_KEY"
+STUDIO_BASE_URL_ENV = "MEGANOVA_STUDIO_BASE_URL"
+"""The Studio API's base URL when `base_url=` is not given (a local server: `python -m meganova.testing`)."""
+
+
+def _studio_url(base_url: Optional[str]) -> str:
+    return base_url or os.environ.get(STUDIO_BASE_URL_ENV) or STUDIO_URL
+
 
 Message = Mapping[str, Any]
 
@@ -69,11 +77,12 @@ class CloudAgent:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: Any = None,
     ) -> None:
-        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio API."""
+        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio
+        API, else MEGANOVA_STUDIO_BASE_URL, else production."""
         self._key = _agent_key(api_key)
         self._client = MegaNova(
             self._key,
-            base_url=base_url or STUDIO_URL,
+            base_url=_studio_url(base_url),
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
@@ -170,11 +179,12 @@ class AsyncCloudAgent:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: Any = None,
     ) -> None:
-        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio API."""
+        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio
+        API, else MEGANOVA_STUDIO_BASE_URL, else production."""
         self._key = _agent_key(api_key)
         self._client = AsyncMegaNova(
             self._key,
-            base_url=base_url or STUDIO_URL,
+            base_url=_studio_url(base_url),
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .chat_request_message import ChatRequestMessage
     from .chat_response import ChatResponse
     from .chat_role import ChatRole
+    from .choice_logprobs import ChoiceLogprobs
     from .embedding import Embedding
     from .embedding_encoding_format import EmbeddingEncodingFormat
     from .embedding_request import EmbeddingRequest
@@ -75,11 +76,13 @@ if TYPE_CHECKING:
     from .speech_response_format import SpeechResponseFormat
     from .stream_options import StreamOptions
     from .text_content_part import TextContentPart
+    from .token_logprob import TokenLogprob
     from .token_usage import TokenUsage
     from .tool_call import ToolCall
     from .tool_call_delta import ToolCallDelta
     from .tool_choice_object import ToolChoiceObject
     from .tool_definition import ToolDefinition
+    from .top_logprob import TopLogprob
     from .transcription import Transcription
     from .transcription_request import TranscriptionRequest
     from .transcription_response_format import TranscriptionResponseFormat
@@ -112,6 +115,7 @@ _MODULE_OF = {
     "ChatRequestMessage": ".chat_request_message",
     "ChatResponse": ".chat_response",
     "ChatRole": ".chat_role",
+    "ChoiceLogprobs": ".choice_logprobs",
     "Embedding": ".embedding",
     "EmbeddingEncodingFormat": ".embedding_encoding_format",
     "EmbeddingRequest": ".embedding_request",
@@ -161,11 +165,13 @@ _MODULE_OF = {
     "SpeechResponseFormat": ".speech_response_format",
     "StreamOptions": ".stream_options",
     "TextContentPart": ".text_content_part",
+    "TokenLogprob": ".token_logprob",
     "TokenUsage": ".token_usage",
     "ToolCall": ".tool_call",
     "ToolCallDelta": ".tool_call_delta",
     "ToolChoiceObject": ".tool_choice_object",
     "ToolDefinition": ".tool_definition",
+    "TopLogprob": ".top_logprob",
     "Transcription": ".transcription",
     "TranscriptionRequest": ".transcription_request",
     "TranscriptionResponseFormat": ".transcription_response_format",
@@ -213,6 +219,7 @@ __all__ = (
     "ChatRequestMessage",
     "ChatResponse",
     "ChatRole",
+    "ChoiceLogprobs",
     "Embedding",
     "EmbeddingEncodingFormat",
     "EmbeddingRequest",
@@ -262,11 +269,13 @@ __all__ = (
     "SpeechResponseFormat",
     "StreamOptions",
     "TextContentPart",
+    "TokenLogprob",
     "TokenUsage",
     "ToolCall",
     "ToolCallDelta",
     "ToolChoiceObject",
     "ToolDefinition",
+    "TopLogprob",
     "Transcription",
     "TranscriptionRequest",
     "TranscriptionResponseFormat",

@@ -11,6 +11,7 @@ from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.chat_message import ChatMessage
+    from ..models.choice_logprobs import ChoiceLogprobs
     from ..models.finish_reason import FinishReason
 
 
@@ -39,6 +40,18 @@ class ChatChoice(_t.Model):
         )
     )
 
+    logprobs: Optional[Union[ChoiceLogprobs, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "logprobs",
+            _t.read_union(
+                _t.read_model("choice_logprobs", "ChoiceLogprobs", exact=True),
+                _t.read_none,
+            ),
+            nullable=True,
+        )
+    )
+    """The log probabilities of the output tokens, when the request asked for `logprobs`."""
+
     additional_properties: dict[str, Any] = _attrs_field(
         factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
@@ -49,6 +62,9 @@ class ChatChoice(_t.Model):
         index: int,
         message: Union[ChatMessage, Mapping[str, Any]],
         finish_reason: Optional[Union[Union[FinishReason, str], None]] = None,
+        logprobs: Optional[
+            Union[Union[ChoiceLogprobs, Mapping[str, Any]], None]
+        ] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -58,6 +74,7 @@ class ChatChoice(_t.Model):
                 "index": index,
                 "message": message,
                 "finish_reason": finish_reason,
+                "logprobs": logprobs,
             },
             additional_properties,
         )
