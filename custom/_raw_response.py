@@ -5,6 +5,7 @@ whose `parse()` reads it as the method would have; and under `with_streaming_res
 from __future__ import annotations
 
 import codecs
+import re
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -74,6 +75,9 @@ class _Text:
         return str(self._decoder.decode(b"", True))
 
 
+_LINE_END = re.compile("(\r\n|\r|\n)")
+
+
 class _Lines:
     """Text to lines (LF, CRLF or CR ends, split across pieces too), without their ends."""
 
@@ -84,15 +88,16 @@ class _Lines:
 
     def feed(self, text: str) -> List[str]:
         text = self._pending + text
-        lines = text.splitlines(keepends=True)
-        self._pending = ""
-        if (lines and not lines[-1].endswith(("\n", "\r"))) or (lines and lines[-1].endswith("\r")):
-            self._pending = lines.pop()  # an unfinished line, or a CR whose LF may follow
-        return [line.rstrip("\r\n") for line in lines]
+        parts = _LINE_END.split(text)  # line, end, line, end, ..., the rest
+        self._pending = parts.pop()
+        if parts and parts[-1] == "\r":  # its LF may come in the next piece
+            parts.pop()
+            self._pending = parts.pop() + "\r" + self._pending
+        return parts[0::2]
 
     def flush(self) -> List[str]:
         pending, self._pending = self._pending, ""
-        return [pending.rstrip("\r\n")] if pending else []
+        return [line for line in _LINE_END.split(pending)[0::2] if line] if pending else []
 
 
 def _chunks(pieces: Iterable[bytes], size: Optional[int]) -> Iterator[bytes]:

@@ -631,3 +631,40 @@ def test_a_download_has_the_permissions_open_would_give(mode: str, tmp_path: Pat
         run(mode, server.url, to_file(existing))
     assert (tmp_path / "new.wav").stat().st_mode & 0o777 == 0o666 & ~umask
     assert existing.stat().st_mode & 0o777 == 0o640 and existing.read_bytes() == b"RIFF-new"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_with_streaming_response_reads_through_the_one_body_reader(mode: str) -> None:
+    """`with_streaming_response` too: stacked encodings decoded in bounded steps, text and lines from them."""
+    lines_body = "première\r\nseconde\rtroisième\n\nfin".encode()
+    bomb = double_gzip_bomb()
+
+    def respond(conn: socket.socket, server: HostileServer) -> None:
+        if len(server.requests) == 1:
+            body = gzip.compress(zlib.compress(lines_body))
+            conn.sendall(answer(200, body, headers=["Content-Encoding: deflate, gzip"], content_type="audio/wav"))
+        else:
+            conn.sendall(answer(200, bomb, headers=["Content-Encoding: gzip, gzip"], content_type="audio/wav"))
+
+    def sync_calls(client: Any) -> Any:
+        with client.audio.with_streaming_response.tts("Hi", model="m", voice="v") as response:
+            lines = list(response.iter_lines())
+        with client.audio.with_streaming_response.tts("Hi", model="m", voice="v") as response:
+            sizes = [len(piece) for piece, _ in zip(response.iter_bytes(), range(5))]
+        return lines, sizes
+
+    async def async_calls(client: Any) -> Any:
+        async with client.audio.with_streaming_response.tts("Hi", model="m", voice="v") as response:
+            lines = [line async for line in response.iter_lines()]
+        async with client.audio.with_streaming_response.tts("Hi", model="m", voice="v") as response:
+            sizes = []
+            async for piece in response.iter_bytes():
+                sizes.append(len(piece))
+                if len(sizes) == 5:
+                    break
+        return lines, sizes
+
+    with HostileServer(respond) as server:
+        lines, sizes = run(mode, server.url, sync_calls if mode == "sync" else async_calls)
+    assert lines == ["première", "seconde", "troisième", "", "fin"]
+    assert len(sizes) == 5 and max(sizes) <= MIB  # never a whole layer inflated at once
