@@ -536,7 +536,9 @@ FORBIDDEN_CALLS = {
     "scrub", "redact_headers", "wait_for", "timeout",
 }  # fmt: skip
 FORBIDDEN_IMPORTS = {"zlib", "gzip", "time", "asyncio", "httpcore", "h11"}
-CLIENT_ENTRY_POINTS = {"_send", "_download", "_stream"}
+CLIENT_ENTRY_POINTS = {"_send", "_download", "_stream", "_with_raw_response", "_with_streaming_response"}
+"""What the generated code may use of the client: the three calls, and the variants of the client whose
+calls go through the same three."""
 
 
 def _python_files(*folders: str) -> List[Path]:
