@@ -12,21 +12,22 @@ from typing import Any
 from ...api.chat import AsyncChatResource, ChatResource
 from .._completion_stream import AsyncCompletionStream, CompletionStream
 from .._streaming import AsyncChatStream, ChatStream
+from ..tools._resource import AsyncToolsMethods, SyncToolsMethods
 
 
-class Completions(ChatResource[CompletionStream]):
+class Completions(ChatResource[CompletionStream], SyncToolsMethods):
     """`create()`: the chat call as openai-python spells it; with `stream=True`, OpenAI-shaped chunks."""
 
     _stream_class = CompletionStream
 
 
-class AsyncCompletions(AsyncChatResource[AsyncCompletionStream]):
+class AsyncCompletions(AsyncChatResource[AsyncCompletionStream], AsyncToolsMethods):
     """`await create()`: the chat call as openai-python spells it; `stream=True` gives OpenAI chunks."""
 
     _stream_class = AsyncCompletionStream
 
 
-class Chat(ChatResource[ChatStream]):
+class Chat(ChatResource[ChatStream], SyncToolsMethods):
     """Chat completions: `create()` (with `stream=True`, a `ChatStream`), `stream()`, and `completions`."""
 
     _stream_class = ChatStream
@@ -37,7 +38,7 @@ class Chat(ChatResource[ChatStream]):
         """The OpenAI spelling: `client.chat.completions.create(...)`."""
 
 
-class AsyncChat(AsyncChatResource[AsyncChatStream]):
+class AsyncChat(AsyncChatResource[AsyncChatStream], AsyncToolsMethods):
     """Chat completions: `await create()`, `await stream()`, and `completions`."""
 
     _stream_class = AsyncChatStream
