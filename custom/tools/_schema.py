@@ -291,10 +291,12 @@ class SchemaBuilder:
 
     def root(self, tp: Any) -> Dict[str, Any]:
         """The whole schema of `tp` (with `$defs` when there are any)."""
-        tp = _unwrap_annotated(tp)[0]
-        if _is_class_type(tp) or (isinstance(tp, type) and issubclass(tp, enum.Enum)):
-            self._names[tp] = "#"
-            schema = self._class_body(tp)
+        inner, description = _unwrap_annotated(tp)
+        if _is_class_type(inner) or (isinstance(inner, type) and issubclass(inner, enum.Enum)):
+            self._names[inner] = "#"
+            schema = self._class_body(inner)
+            if description:
+                schema["description"] = description
         else:
             schema = self.build(tp)
         return self.finish(schema)
@@ -599,6 +601,10 @@ def _type_word(tp: Any) -> str:
         return "array"
     if origin is dict or tp is dict or _is_class_type(tp):
         return "object"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return f"one of {_show([m.value for m in tp])}"
+    if origin is typing.Literal:
+        return f"one of {_show([getattr(a, 'value', a) for a in _args(tp)])}"
     return getattr(tp, "__name__", None) or repr(tp)
 
 
