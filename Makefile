@@ -76,6 +76,7 @@ lint: $(BIN)/.ready $(TOOLS)/.ready
 	ln -s "$$PWD/custom" build/typecheck/meganova/custom
 	ln -s "$$PWD/custom/testing" build/typecheck/meganova/testing
 	ln -s "$$PWD/custom/cloud" build/typecheck/meganova/cloud
+	ln -s "$$PWD/custom/agents" build/typecheck/meganova/agents
 	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom  # custom/testing included (installed as meganova.testing)
 	@# What users' type checkers see: a script using every public attribute, and the README's examples.
 	$(BIN)/python tests/extract_readme_examples.py build/typecheck/readme_examples.py

@@ -216,9 +216,13 @@ class RunState:
         self.responses: List[ChatResponse] = []
         self.usage = RunUsage()
         self.stop_reason: Optional[str] = None
+        self.before_call: Optional[Callable[[RunState], None]] = None
+        """Called before each model call (it may change `messages`); used by `meganova.agents`."""
 
     def request_kwargs(self) -> Dict[str, Any]:
         """The arguments of the next model call."""
+        if self.before_call is not None:
+            self.before_call(self)
         kwargs = dict(self.request)
         kwargs["messages"] = list(self.messages)
         if self.model is not None:
