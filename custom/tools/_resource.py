@@ -5,8 +5,9 @@ Mixins for the resources in `custom/resources/chat.py`; the logic is in `_runner
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Type, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Type, TypeVar, cast, overload
 
+from ._events import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
 from ._parse import ParsedChatResponse, parse_response, response_format_for
 from ._runner import Approve, AsyncToolRunner, ToolRunner, make_state
 
@@ -48,7 +49,8 @@ class SyncToolsMethods:
             raise_tool_errors=raise_tool_errors,
             request=kwargs,
         )
-        return ToolRunner(self, state, stream=stream, max_workers=max_workers)
+        chat = cast(Any, self)._client.chat if isinstance(self, SyncStreamEventsMethod) else self
+        return ToolRunner(chat, state, stream=stream, max_workers=max_workers)
 
     def parse(
         self,
@@ -96,7 +98,8 @@ class AsyncToolsMethods:
             raise_tool_errors=raise_tool_errors,
             request=kwargs,
         )
-        return AsyncToolRunner(self, state, stream=stream, max_workers=max_workers)
+        chat = cast(Any, self)._client.chat if isinstance(self, AsyncStreamEventsMethod) else self
+        return AsyncToolRunner(chat, state, stream=stream, max_workers=max_workers)
 
     async def parse(
         self,
@@ -110,3 +113,75 @@ class AsyncToolsMethods:
         fmt = response_format_for(response_format)
         response: ChatResponse = await cast(Any, self).create(messages=messages, model=model, response_format=fmt, **kwargs)
         return parse_response(response, response_format)
+
+
+class SyncStreamEventsMethod:
+    """`stream()` for `client.chat.completions`: openai's stream events."""
+
+    _client: Any
+
+    @overload
+    def stream(
+        self, *, messages: Sequence[Any], response_format: Type[T], model: Optional[str] = None, **kwargs: Any
+    ) -> ChatCompletionStreamManager[T]: ...
+
+    @overload
+    def stream(
+        self,
+        *,
+        messages: Sequence[Any],
+        response_format: Optional[Mapping[str, Any]] = None,
+        model: Optional[str] = None,
+        **kwargs: Any,
+    ) -> ChatCompletionStreamManager[Any]: ...
+
+    def stream(
+        self, *, messages: Sequence[Any], response_format: Any = None, model: Optional[str] = None, **kwargs: Any
+    ) -> ChatCompletionStreamManager[Any]:
+        """A streamed answer as openai's events: `with client.chat.completions.stream(...) as s:`, then
+        `for event in s` (`chunk`, `content.delta`/`.done`, `refusal.delta`/`.done`,
+        `tool_calls.function.arguments.delta`/`.done`) and `s.get_final_completion()`. With a type as
+        `response_format`, its strict schema is sent and the events carry the partial, then the validated,
+        value (`parsed`). The request is sent when the `with` block is entered."""
+        fmt = None if response_format is None else response_format_for(response_format)
+        typed = None if response_format is None or isinstance(response_format, Mapping) else response_format
+        chat = self._client.chat
+
+        def open_stream() -> Any:
+            return chat.stream(messages=messages, model=model, response_format=fmt, **kwargs)
+
+        return ChatCompletionStreamManager(open_stream, typed)
+
+
+class AsyncStreamEventsMethod:
+    """`stream()` for the async `client.chat.completions`: openai's stream events."""
+
+    _client: Any
+
+    @overload
+    def stream(
+        self, *, messages: Sequence[Any], response_format: Type[T], model: Optional[str] = None, **kwargs: Any
+    ) -> AsyncChatCompletionStreamManager[T]: ...
+
+    @overload
+    def stream(
+        self,
+        *,
+        messages: Sequence[Any],
+        response_format: Optional[Mapping[str, Any]] = None,
+        model: Optional[str] = None,
+        **kwargs: Any,
+    ) -> AsyncChatCompletionStreamManager[Any]: ...
+
+    def stream(
+        self, *, messages: Sequence[Any], response_format: Any = None, model: Optional[str] = None, **kwargs: Any
+    ) -> AsyncChatCompletionStreamManager[Any]:
+        """`async with client.chat.completions.stream(...) as s:` (see the sync one)."""
+        fmt = None if response_format is None else response_format_for(response_format)
+        typed = None if response_format is None or isinstance(response_format, Mapping) else response_format
+        chat = self._client.chat
+
+        async def open_stream() -> Any:
+            return await chat.stream(messages=messages, model=model, response_format=fmt, **kwargs)
+
+        return AsyncChatCompletionStreamManager(open_stream, typed)
