@@ -13,6 +13,7 @@ import textwrap
 from typing import Any, Iterator, List
 
 import pytest
+from test_tools_runner import text_answer, tool_answer
 
 from meganova import AsyncMegaNova, MegaNova
 from meganova.agents import (
@@ -36,7 +37,6 @@ from meganova.agents import (
     tool,
 )
 from meganova.testing import MockServer
-from test_tools_runner import text_answer, tool_answer
 
 
 @pytest.fixture
@@ -145,7 +145,9 @@ def test_hooks_modify_and_observe(server: MockServer) -> None:
     def add_note(ctx: HookContext) -> HookResult:
         assert ctx.messages is not None
         seen.append(f"pre_model turn {ctx.turn}")
-        return HookResult(modified_messages=[*ctx.messages[:1], {"role": "system", "content": "note"}, *ctx.messages[1:]])
+        return HookResult(
+            modified_messages=[*ctx.messages[:1], {"role": "system", "content": "note"}, *ctx.messages[1:]]
+        )
 
     @post_model_call()
     def answered(ctx: HookContext) -> None:
@@ -157,7 +159,13 @@ def test_hooks_modify_and_observe(server: MockServer) -> None:
         agent = Agent(client, "m", tools=[add], hooks=[double_a, after, add_note, answered])
         result = agent.run("2+3?")
     assert result.content == "7" and result.stop_reason == "complete"
-    assert seen == ["pre_model turn 0", "post_model turn 0", "post add {'a': 4, 'b': 3} -> 7", "pre_model turn 1", "post_model turn 1"]
+    assert seen == [
+        "pre_model turn 0",
+        "post_model turn 0",
+        "post add {'a': 4, 'b': 3} -> 7",
+        "pre_model turn 1",
+        "post_model turn 1",
+    ]
     sent = server.requests[0].json["messages"]
     assert sent[1] == {"role": "system", "content": "note"}
     assert [m["content"] for m in server.requests[1].json["messages"] if m["role"] == "tool"] == ["7"]
@@ -184,7 +192,9 @@ def test_a_hook_that_raises_is_reported_not_swallowed(server: MockServer) -> Non
     server.enqueue(body=tool_answer(("danger", "{}")))
     with MegaNova(api_key=server.api_key, base_url=server.url) as client:
         agent = Agent(client, "m", tools=[danger], hooks=[broken, note])
-        with pytest.raises(HookError, match="the pre_tool_use hook broken raised RuntimeError: audit log unavailable") as info:
+        with pytest.raises(
+            HookError, match="the pre_tool_use hook broken raised RuntimeError: audit log unavailable"
+        ) as info:
             agent.run("go")
     assert isinstance(info.value.__cause__, RuntimeError) and info.value.hook_type is HookType.PRE_TOOL_USE
     assert calls == [] and len(server.requests) == 1  # no tool ran, no further model call
@@ -219,7 +229,7 @@ def test_max_turns_and_bad_arguments(server: MockServer) -> None:
         result = Agent(client, "m", tools=[lookup], max_turns=2).run("hi")
     assert result.stop_reason == "max_turns" and result.turns == 2
     assert result.content == "Max turns reached without completion."
-    tool_message = [m for m in server.requests[1].json["messages"] if m["role"] == "tool"][0]
+    tool_message = next(m for m in server.requests[1].json["messages"] if m["role"] == "tool")
     assert tool_message["content"] == "Error: the arguments do not fit the parameters: word: expected string, got 5"
 
 

@@ -10,6 +10,7 @@ import json
 from typing import Any, Dict, Iterator, List, Optional, TypedDict
 
 import pytest
+from test_tools_runner import chunk, text_answer
 
 from meganova import AsyncMegaNova, ChatStreamChunk, MegaNova, MeganovaError
 from meganova.custom.tools import (
@@ -20,7 +21,6 @@ from meganova.custom.tools import (
     parse_partial_json,
 )
 from meganova.testing import MockServer
-from test_tools_runner import chunk, text_answer
 
 USER = [{"role": "user", "content": "Describe Luna."}]
 
@@ -49,7 +49,12 @@ class Scene(TypedDict):
     mood: str
 
 
-LUNA = {"name": "Luna", "species": "cat", "friends": [{"name": "Bo", "years": 3}, {"name": "Ivy", "years": 12}], "motto": None}
+LUNA = {
+    "name": "Luna",
+    "species": "cat",
+    "friends": [{"name": "Bo", "years": 3}, {"name": "Ivy", "years": 12}],
+    "motto": None,
+}
 LUNA_VALUE = Character("Luna", Species.CAT, [Friend("Bo", 3), Friend("Ivy", 12)], None)
 
 
@@ -131,30 +136,44 @@ def test_typed_errors(mode: str, server: MockServer) -> None:
     with pytest.raises(InvalidJSONError) as invalid:
         parse(mode, server, response_format=Character)
     assert invalid.value.text == "Sure! Here is Luna: {"
-    server.enqueue(body=answer('{"name": "Luna", "species": "dog", "friends": [{"name": "Bo", "years": "3"}], "motto": null}'))
+    server.enqueue(
+        body=answer('{"name": "Luna", "species": "dog", "friends": [{"name": "Bo", "years": "3"}], "motto": null}')
+    )
     with pytest.raises(ValidationError) as wrong:
         parse(mode, server, response_format=Character)
-    assert wrong.value.errors == ['species: expected one of ["cat", "owl"], got "dog"', 'friends[0].years: expected integer, got "3"']
+    assert wrong.value.errors == [
+        'species: expected one of ["cat", "owl"], got "dog"',
+        'friends[0].years: expected integer, got "3"',
+    ]
     assert wrong.value.text is not None and '"dog"' in wrong.value.text
 
 
 def streamed(text: str, size: int = 5) -> List[Any]:
     pieces = [text[i : i + size] for i in range(0, len(text), size)]
-    return [chunk({"role": "assistant"}), *[chunk({"content": p}) for p in pieces], chunk({}, finish="stop"), "data: [DONE]"]
+    return [
+        chunk({"role": "assistant"}),
+        *[chunk({"content": p}) for p in pieces],
+        chunk({}, finish="stop"),
+        "data: [DONE]",
+    ]
 
 
 def collect_events(mode: str, server: MockServer, **kwargs: Any) -> Any:
     if mode == "sync":
-        with MegaNova(api_key=server.api_key, base_url=server.url) as client:
-            with client.chat.completions.stream(messages=USER, model="m", **kwargs) as stream:
-                events = list(stream)
-                return events, stream.get_final_completion()
+        with (
+            MegaNova(api_key=server.api_key, base_url=server.url) as client,
+            client.chat.completions.stream(messages=USER, model="m", **kwargs) as stream,
+        ):
+            events = list(stream)
+            return events, stream.get_final_completion()
 
     async def go() -> Any:
-        async with AsyncMegaNova(api_key=server.api_key, base_url=server.url) as client:
-            async with client.chat.completions.stream(messages=USER, model="m", **kwargs) as stream:
-                events = [e async for e in stream]
-                return events, await stream.get_final_completion()
+        async with (
+            AsyncMegaNova(api_key=server.api_key, base_url=server.url) as client,
+            client.chat.completions.stream(messages=USER, model="m", **kwargs) as stream,
+        ):
+            events = [e async for e in stream]
+            return events, await stream.get_final_completion()
 
     return asyncio.run(go())
 
@@ -183,9 +202,21 @@ def test_stream_events_for_text_refusal_and_tool_calls(mode: str, server: MockSe
             chunk({"content": "lo"}),
             chunk({"refusal": "I won't "}),
             chunk({"refusal": "do that."}),
-            chunk({"tool_calls": [{"index": 0, "id": "c0", "type": "function", "function": {"name": "roll", "arguments": '{"sid'}}]}),
+            chunk(
+                {
+                    "tool_calls": [
+                        {"index": 0, "id": "c0", "type": "function", "function": {"name": "roll", "arguments": '{"sid'}}
+                    ]
+                }
+            ),
             chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'es": 6}'}}]}),
-            chunk({"tool_calls": [{"index": 1, "id": "c1", "type": "function", "function": {"name": "greet", "arguments": "{}"}}]}),
+            chunk(
+                {
+                    "tool_calls": [
+                        {"index": 1, "id": "c1", "type": "function", "function": {"name": "greet", "arguments": "{}"}}
+                    ]
+                }
+            ),
             chunk({}, finish="tool_calls"),
             "data: [DONE]",
         ]
@@ -243,7 +274,7 @@ def test_leaving_the_with_block_early_closes_the_stream(server: MockServer) -> N
 @pytest.mark.parametrize(
     "document",
     [
-        {"a": [1, 2.5, -3e2, True, False, None], "b": {"c": "x\\y\n\u00e9\"q"}, "d": []},
+        {"a": [1, 2.5, -3e2, True, False, None], "b": {"c": 'x\\y\n\u00e9"q'}, "d": []},
         [{"k": "v"}, [], "s", 0],
         "just a string",
         -12.5,

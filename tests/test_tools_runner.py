@@ -330,7 +330,9 @@ def test_approvals(mode: str, server: MockServer) -> None:
 
     server.enqueue(
         body=tool_answer(
-            ("delete_file", '{"path": "notes.txt"}'), ("delete_file", '{"path": "/etc"}'), ("delete_file", '{"path": "x"}')
+            ("delete_file", '{"path": "notes.txt"}'),
+            ("delete_file", '{"path": "/etc"}'),
+            ("delete_file", '{"path": "x"}'),
         )
     )
     server.enqueue(body=text_answer("Done."))
@@ -366,7 +368,10 @@ def test_async_approve_and_no_approver(server: MockServer) -> None:
     server.enqueue(body=text_answer("ok"))
     events, _ = run("sync", server, tools=[send_money])
     (call,) = [e for e in events if isinstance(e, ToolCallEvent)]
-    assert call.result == "Error: the call was refused: the tool 'send_money' needs approval and no approve callback was given"
+    assert (
+        call.result
+        == "Error: the call was refused: the tool 'send_money' needs approval and no approve callback was given"
+    )
 
 
 def test_leaving_after_an_answer_runs_no_tool(mode: str, server: MockServer) -> None:
@@ -399,7 +404,18 @@ def streamed_tool_answer() -> List[Any]:
     return [
         chunk({"role": "assistant", "content": "Let me "}),
         chunk({"content": "check."}),
-        chunk({"tool_calls": [{"index": 0, "id": "call_s", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+        chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "call_s",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": ""},
+                    }
+                ]
+            }
+        ),
         chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}),
         chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]}),
         chunk({}, finish="tool_calls"),
@@ -410,10 +426,24 @@ def streamed_tool_answer() -> List[Any]:
 def test_streaming_mode_yields_text_then_tools(mode: str, server: MockServer) -> None:
     log: List[str] = []
     server.enqueue(stream_events=streamed_tool_answer())
-    server.enqueue(stream_events=[chunk({"role": "assistant", "content": "Oslo: 3"}), chunk({"content": " degrees."}, finish="stop"), "data: [DONE]"])
+    server.enqueue(
+        stream_events=[
+            chunk({"role": "assistant", "content": "Oslo: 3"}),
+            chunk({"content": " degrees."}, finish="stop"),
+            "data: [DONE]",
+        ]
+    )
     events, runner = run(mode, server, tools=weather_tools(log), stream=True)
     kinds = [e.type for e in events]
-    assert kinds == ["text_delta", "text_delta", "model_response", "tool_call", "text_delta", "text_delta", "model_response"]
+    assert kinds == [
+        "text_delta",
+        "text_delta",
+        "model_response",
+        "tool_call",
+        "text_delta",
+        "text_delta",
+        "model_response",
+    ]
     assert [e.delta for e in events if isinstance(e, TextDeltaEvent)] == ["Let me ", "check.", "Oslo: 3", " degrees."]
     call = events[3]
     assert (call.id, call.parsed_arguments, log) == ("call_s", {"city": "Oslo"}, ["Oslo"])
@@ -499,7 +529,11 @@ def test_a_stream_cut_off_before_its_end_runs_no_tool(mode: str, server: MockSer
 def test_a_json_tool_without_function_ends_the_loop(mode: str, server: MockServer) -> None:
     definition = {
         "type": "function",
-        "function": {"name": "ask_user", "description": "Ask the user.", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}},
+        "function": {
+            "name": "ask_user",
+            "description": "Ask the user.",
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+        },
     }
     server.enqueue(body=tool_answer(("ask_user", '{"q": "Which city?"}')))
     events, runner = run(mode, server, tools=[definition])

@@ -140,7 +140,11 @@ def test_enum_dataclass_nested_defs_and_defaults() -> None:
     assert item["properties"]["name"] == {"type": "string", "description": "What it is called."}
     assert item["properties"]["tags"]["default"] == []
     assert item["properties"]["mood"] == {"anyOf": [{"$ref": "#/$defs/Mood"}, {"type": "null"}], "default": None}
-    assert schema["$defs"]["Mood"] == {"type": "string", "enum": ["happy", "sad"], "description": "How the character feels."}
+    assert schema["$defs"]["Mood"] == {
+        "type": "string",
+        "enum": ["happy", "sad"],
+        "description": "How the character feels.",
+    }
     assert json_schema(Level) == {"type": "integer", "enum": [1, 2]}
 
 
@@ -149,10 +153,9 @@ def test_strict_mode_rules() -> None:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") == "object" or "properties" in node:
-                if "properties" in node:
-                    assert node["additionalProperties"] is False
-                    assert set(node["required"]) == set(node["properties"])
+            if "properties" in node:
+                assert node["additionalProperties"] is False
+                assert set(node["required"]) == set(node["properties"])
             kinds = node.get("type")
             if kinds == "array" or (isinstance(kinds, list) and "array" in kinds):
                 assert "items" in node
@@ -167,7 +170,11 @@ def test_strict_mode_rules() -> None:
     assert schema["properties"]["note"]["type"] == ["string", "null"]  # optional → nullable
     assert schema["$defs"]["Item"]["properties"]["tags"]["type"] == ["array", "null"]
     # strictify does the same to a hand-written schema
-    loose = {"type": "object", "properties": {"a": {"type": "array"}, "b": {"type": "string", "default": "x"}}, "required": ["a"]}
+    loose = {
+        "type": "object",
+        "properties": {"a": {"type": "array"}, "b": {"type": "string", "default": "x"}},
+        "required": ["a"],
+    }
     assert strictify(loose) == {
         "type": "object",
         "properties": {"a": {"type": "array", "items": {}}, "b": {"type": ["string", "null"]}},
@@ -215,7 +222,7 @@ def test_typeddict_required_and_not_required() -> None:
 
 
 def test_docstring_styles() -> None:
-    google = '''Look up the weather.
+    google = """Look up the weather.
 
     More words.
 
@@ -226,7 +233,7 @@ def test_docstring_styles() -> None:
 
     Returns:
         The weather.
-    '''
+    """
     numpy = """Look up the weather.
 
     Parameters
@@ -315,7 +322,9 @@ def test_validation_builds_instances() -> None:
     assert validate(Literal["a", "b"], "b") == "b"
     assert validate(Optional[Level], 2) is Level.HIGH
     assert validate(int, 3.0) == 3
-    assert validate(datetime.datetime, "2026-01-02T03:04:05Z") == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    assert validate(datetime.datetime, "2026-01-02T03:04:05Z") == datetime.datetime(
+        2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc
+    )
     assert validate(Any, {"x": [1]}) == {"x": [1]}
     with pytest.raises(ValidationError):
         validate(bool, 1)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-GUIDE = "docs/migrating-from-0.4.md (https://github.com/MeganovaAI/meganova-python/blob/main/docs/migrating-from-0.4.md)"
+GUIDE = (
+    "docs/migrating-from-0.4.md (https://github.com/MeganovaAI/meganova-python/blob/main/docs/migrating-from-0.4.md)"
+)
 
 
 def removed(module: str) -> NoReturn:

@@ -19,6 +19,7 @@ from meganova.custom.errors import MeganovaError
 from meganova.custom.tools import ModelResponseEvent, Tool, ToolCallEvent
 from meganova.custom.tools._runner import RunState
 from meganova.custom.tools._schema import function_fields
+
 from .hooks import Hook, HookContext, HookError, HookManager, HookType
 from .memory import Memory, MessageMemory
 from .tools.base import ToolDefinition, ToolRegistry
@@ -65,7 +66,11 @@ class _Run:
         system = agent.system_prompt + (f"\n\nAdditional context:\n{context}" if context else "")
         remembered = [m for m in agent.memory.get_messages() if m.get("role") != "system"]
         self.first_new = 1 + len(remembered)
-        self.messages: List[Dict[str, Any]] = [{"role": "system", "content": system}, *remembered, {"role": "user", "content": prompt}]
+        self.messages: List[Dict[str, Any]] = [
+            {"role": "system", "content": system},
+            *remembered,
+            {"role": "user", "content": prompt},
+        ]
         self.turn = 0
         self.tool_calls = 0
 
@@ -93,7 +98,9 @@ class _Run:
             return (result.modified_args if result.modified_args is not None else kwargs), None
 
         def after(args: Dict[str, Any], value: Any) -> Any:
-            run._hook(HookType.POST_TOOL_USE, run._context(tool_name=definition.name, tool_args=args, tool_result=value))
+            run._hook(
+                HookType.POST_TOOL_USE, run._context(tool_name=definition.name, tool_args=args, tool_result=value)
+            )
             return value
 
         function: Callable[..., Any]
@@ -174,7 +181,10 @@ class _Run:
     def finished(self, runner: Any) -> AgentResult:
         messages: List[Dict[str, Any]] = list(runner.messages)
         if runner.stop_reason == "max_turns":
-            last = next((m.get("content") for m in reversed(messages) if m.get("role") == "assistant" and m.get("content")), None)
+            last = next(
+                (m.get("content") for m in reversed(messages) if m.get("role") == "assistant" and m.get("content")),
+                None,
+            )
             return AgentResult(
                 content=last or "Max turns reached without completion.",
                 turns=runner.turns,
@@ -200,7 +210,11 @@ class _Run:
 
     def runner(self, chat: Any) -> Any:
         runner = chat.run_tools(
-            messages=self.messages, model=self.agent.model, tools=self.tools(), max_turns=self.agent.max_turns, **self.request()
+            messages=self.messages,
+            model=self.agent.model,
+            tools=self.tools(),
+            max_turns=self.agent.max_turns,
+            **self.request(),
         )
         runner._state.before_call = self.before_call
         return runner
@@ -239,7 +253,11 @@ class Agent:
             elif isinstance(item, Tool):
                 if item.function is None:
                     raise TypeError(f"the tool {item.name!r} has no Python function")
-                self._registry.register(ToolDefinition(item.name, item.description, item.function, item.parameters, needs_approval=item.needs_approval))
+                self._registry.register(
+                    ToolDefinition(
+                        item.name, item.description, item.function, item.parameters, needs_approval=item.needs_approval
+                    )
+                )
             elif callable(item):
                 self._registry.register(ToolDefinition.from_function(item))
             else:
@@ -344,4 +362,7 @@ def _ending(result: AgentResult) -> List[AgentTurnEvent]:
     if result.stop_reason == "max_turns":
         return [AgentTurnEvent("done", content="Max turns reached.", turn=result.turns)]
     turn = max(result.turns - 1, 0)
-    return [AgentTurnEvent("text", content=result.content, turn=turn), AgentTurnEvent("done", content=result.content, turn=turn)]
+    return [
+        AgentTurnEvent("text", content=result.content, turn=turn),
+        AgentTurnEvent("done", content=result.content, turn=turn),
+    ]

@@ -102,7 +102,10 @@ class HookManager:
                 result = hook(context)
             except Exception as exc:
                 name = getattr(hook.func, "__name__", repr(hook.func))
-                raise HookError(f"the {hook.hook_type.value} hook {name} raised {type(exc).__name__}: {exc}", hook_type=hook.hook_type) from exc
+                raise HookError(
+                    f"the {hook.hook_type.value} hook {name} raised {type(exc).__name__}: {exc}",
+                    hook_type=hook.hook_type,
+                ) from exc
             if result is None:
                 continue
             if not result.allow:

@@ -118,10 +118,10 @@ class AgentTeam:
     async def arun_parallel(self, prompt: str, context: Optional[str] = None) -> TeamResult:
         """`run_parallel` with an async client (concurrent tasks)."""
         eligible = self._eligible(prompt)
-        outcomes = await asyncio.gather(*(c.agent.run(prompt, context=context) for c in eligible), return_exceptions=True)
-        results = [
-            _error_result(c.agent, o) if isinstance(o, BaseException) else o for c, o in zip(eligible, outcomes)
-        ]
+        outcomes = await asyncio.gather(
+            *(c.agent.run(prompt, context=context) for c in eligible), return_exceptions=True
+        )
+        results = [_error_result(c.agent, o) if isinstance(o, BaseException) else o for c, o in zip(eligible, outcomes)]
         return self._joined(eligible, results)
 
     async def arun_handoff(self, prompt: str, context: Optional[str] = None) -> TeamResult:

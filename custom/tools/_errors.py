@@ -51,7 +51,9 @@ class ContentFilterFinishReasonError(MeganovaError):
     """A structured answer was stopped by the content filter (`finish_reason: "content_filter"`)."""
 
     def __init__(self, message: str = "", *, completion: Any = None, **kwargs: Any) -> None:
-        super().__init__(message or "the answer was stopped by the content filter (finish_reason 'content_filter')", **kwargs)
+        super().__init__(
+            message or "the answer was stopped by the content filter (finish_reason 'content_filter')", **kwargs
+        )
         self.completion = completion
         """The answer as received."""
 

@@ -13,16 +13,34 @@ stream, whole when done). `get_final_completion()` reads the rest and returns th
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Dict, Generic, Iterator, List, Mapping, Optional, Type, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Generator,
+    Generic,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+)
 
 import attrs
 
 from ._errors import InvalidJSONError
+from ._json import integer, obj, string
 from ._parse import ParsedChatResponse, ParsedChoice, ParsedMessage, parse_partial_json, parse_response, parse_text
 
 if TYPE_CHECKING:
-    from ..._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
     from ...models.chat_response import ChatResponse
+    from .._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
 
 T = TypeVar("T")
 
@@ -135,7 +153,7 @@ class StreamEventState(Generic[T]):
         for choice in data.get("choices") or []:
             if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") if isinstance(choice.get("delta"), Mapping) else {}
+            delta = obj(choice.get("delta"))
             text = delta.get("content")
             if isinstance(text, str) and text:
                 self.content.append(text)
@@ -154,15 +172,16 @@ class StreamEventState(Generic[T]):
         return events
 
     def _call(self, call: Mapping[str, Any]) -> List[Any]:
-        index = call.get("index") if isinstance(call.get("index"), int) else len(self.calls)
+        index = integer(call.get("index"), len(self.calls))
         events: List[Any] = []
         if index not in self.calls:
             events.extend(self._finish_calls())  # a new call: the ones before are complete
             self.calls[index] = {"name": "", "arguments": [], "done": False}
         state = self.calls[index]
-        function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
-        if isinstance(function.get("name"), str) and function["name"]:
-            state["name"] = function["name"]
+        function = obj(call.get("function"))
+        name = string(function.get("name"))
+        if name:
+            state["name"] = name
         piece = function.get("arguments")
         if isinstance(piece, str) and piece:
             state["arguments"].append(piece)
@@ -192,7 +211,11 @@ class StreamEventState(Generic[T]):
         events: List[Any] = []
         if self.content:
             text = "".join(self.content)
-            parsed = parse_text(text, self.response_format) if self.response_format is not None and not self.refusal else None
+            parsed = (
+                parse_text(text, self.response_format)
+                if self.response_format is not None and not self.refusal
+                else None
+            )
             events.append(ContentDoneEvent(text, parsed))
         if self.refusal:
             events.append(RefusalDoneEvent("".join(self.refusal)))
@@ -213,21 +236,19 @@ def unparsed(response: ChatResponse) -> ParsedChatResponse[Any]:
     for n, choice in enumerate(data.get("choices") or []):
         if not isinstance(choice, Mapping):
             continue
-        message = choice.get("message") if isinstance(choice.get("message"), Mapping) else {}
-        content = message.get("content")
-        refusal = message.get("refusal")
+        message = obj(choice.get("message"))
         choices.append(
             ParsedChoice(
-                choice.get("index", n) if isinstance(choice.get("index", n), int) else n,
+                integer(choice.get("index"), n),
                 ParsedMessage(
                     role=str(message.get("role") or "assistant"),
-                    content=content if isinstance(content, str) else None,
+                    content=string(message.get("content")),
                     parsed=None,
-                    refusal=refusal if isinstance(refusal, str) else None,
+                    refusal=string(message.get("refusal")),
                     tool_calls=message.get("tool_calls"),
                     reasoning_content=message.get("reasoning_content"),
                 ),
-                choice.get("finish_reason"),
+                string(choice.get("finish_reason")),
             )
         )
     return ParsedChatResponse(response, choices)
@@ -239,9 +260,9 @@ class ChatCompletionStream(Generic[T]):
     def __init__(self, stream: ChatStream, state: StreamEventState[T]) -> None:
         self._stream = stream
         self._state = state
-        self._events = self._iterate()
+        self._events: Generator[Any, None, None] = self._iterate()
 
-    def _iterate(self) -> Iterator[Any]:
+    def _iterate(self) -> Generator[Any, None, None]:
         for chunk in self._stream:
             yield from self._state.feed(chunk)
         yield from self._state.end()
@@ -276,7 +297,8 @@ class ChatCompletionStream(Generic[T]):
     @property
     def request_id(self) -> Optional[str]:
         """The server's request id."""
-        return self._stream.request_id
+        request_id: Optional[str] = self._stream.request_id
+        return request_id
 
 
 class ChatCompletionStreamManager(Generic[T]):
@@ -302,9 +324,9 @@ class AsyncChatCompletionStream(Generic[T]):
     def __init__(self, stream: AsyncChatStream, state: StreamEventState[T]) -> None:
         self._stream = stream
         self._state = state
-        self._events = self._iterate()
+        self._events: AsyncGenerator[Any, None] = self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Any]:
+    async def _iterate(self) -> AsyncGenerator[Any, None]:
         async for chunk in self._stream:
             for event in self._state.feed(chunk):
                 yield event
@@ -342,7 +364,9 @@ class AsyncChatCompletionStream(Generic[T]):
 class AsyncChatCompletionStreamManager(Generic[T]):
     """`async with client.chat.completions.stream(...) as stream:` (the request is sent on entering)."""
 
-    def __init__(self, open_stream: Callable[[], Awaitable[AsyncChatStream]], response_format: Optional[Type[T]]) -> None:
+    def __init__(
+        self, open_stream: Callable[[], Awaitable[AsyncChatStream]], response_format: Optional[Type[T]]
+    ) -> None:
         self._open = open_stream
         self._response_format = response_format
         self._stream: Optional[AsyncChatCompletionStream[T]] = None

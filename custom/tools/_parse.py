@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, Generic, List, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 from ._errors import ContentFilterFinishReasonError, InvalidJSONError, LengthFinishReasonError, ValidationError
+from ._json import integer, obj, string
 from ._schema import is_pydantic_model, json_schema, validate
 
 if TYPE_CHECKING:
@@ -170,16 +171,15 @@ def parse_response(response: ChatResponse, response_format: Type[T]) -> ParsedCh
             raise LengthFinishReasonError(completion=response, request_id=getattr(response, "request_id", None))
         if finish == "content_filter":
             raise ContentFilterFinishReasonError(completion=response, request_id=getattr(response, "request_id", None))
-        message = choice.get("message") if isinstance(choice.get("message"), Mapping) else {}
-        content = message.get("content") if isinstance(message.get("content"), str) else None
-        refusal = message.get("refusal") if isinstance(message.get("refusal"), str) else None
+        message = obj(choice.get("message"))
+        content = string(message.get("content"))
+        refusal = string(message.get("refusal"))
         parsed: Optional[T] = None
         if refusal is None and content is not None and not message.get("tool_calls"):
             parsed = parse_text(content, response_format)
-        index = choice.get("index")
         choices.append(
             ParsedChoice(
-                index if isinstance(index, int) else n,
+                integer(choice.get("index"), n),
                 ParsedMessage(
                     role=str(message.get("role") or "assistant"),
                     content=content,
@@ -295,7 +295,9 @@ class _Partial:
         return ""
 
     def scalar(self) -> Tuple[bool, Any]:
-        match = re.compile(r"true|false|null|tru|tr|t|fals|fal|fa|f|nul|nu|n|-?[0-9][0-9.eE+\-]*|-").match(self.text, self.i)
+        match = re.compile(r"true|false|null|tru|tr|t|fals|fal|fa|f|nul|nu|n|-?[0-9][0-9.eE+\-]*|-").match(
+            self.text, self.i
+        )
         token = match.group(0) if match else ""
         if not token:
             raise ValueError(f"unexpected {self.text[self.i]!r} at {self.i}")

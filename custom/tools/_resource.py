@@ -111,7 +111,9 @@ class AsyncToolsMethods:
     ) -> ParsedChatResponse[T]:
         """A structured answer (see the sync `parse`)."""
         fmt = response_format_for(response_format)
-        response: ChatResponse = await cast(Any, self).create(messages=messages, model=model, response_format=fmt, **kwargs)
+        response: ChatResponse = await cast(Any, self).create(
+            messages=messages, model=model, response_format=fmt, **kwargs
+        )
         return parse_response(response, response_format)
 
 

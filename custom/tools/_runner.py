@@ -32,10 +32,12 @@ import json
 from typing import (
     TYPE_CHECKING,
     Any,
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
     Dict,
+    Generator,
     Iterator,
     List,
     Literal,
@@ -48,6 +50,7 @@ from typing import (
 
 import attrs
 
+from ._json import obj, string
 from ._tool import Tool, ToolOutcome, as_tool
 
 if TYPE_CHECKING:
@@ -244,10 +247,14 @@ class RunState:
         appended: Dict[str, Any] = {"role": "assistant", "content": message.get("content")}
         calls: List[ToolCallRequest] = []
         for n, call in enumerate(raw_calls):
-            function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
-            call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else f"call_{self.turn}_{n}"
-            name = function.get("name") if isinstance(function.get("name"), str) else ""
-            calls.append(ToolCallRequest(call_id, name, _arguments_text(function.get("arguments")), self.tools.get(name), self.turn))
+            function = obj(call.get("function"))
+            call_id = string(call.get("id")) or f"call_{self.turn}_{n}"
+            name = string(function.get("name")) or ""
+            calls.append(
+                ToolCallRequest(
+                    call_id, name, _arguments_text(function.get("arguments")), self.tools.get(name), self.turn
+                )
+            )
         if calls:
             appended["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls
@@ -349,7 +356,7 @@ class ToolRunner(_RunnerBase):
         self._state = state
         self._stream = stream
         self._max_workers = max_workers
-        self._events = self._run()
+        self._events: Generator[RunEvent, None, None] = self._run()
 
     def __iter__(self) -> Iterator[RunEvent]:
         return self._events
@@ -384,7 +391,7 @@ class ToolRunner(_RunnerBase):
                     yield TextDeltaEvent(chunk.delta, turn)
             yield stream.get_final_response()
 
-    def _run(self) -> Iterator[RunEvent]:
+    def _run(self) -> Generator[RunEvent, None, None]:
         state = self._state
         while True:
             response: Any = None
@@ -461,7 +468,7 @@ class AsyncToolRunner(_RunnerBase):
         self._state = state
         self._stream = stream
         self._threads = bool(max_workers and max_workers > 0)
-        self._events = self._run()
+        self._events: AsyncGenerator[RunEvent, None] = self._run()
 
     def __aiter__(self) -> AsyncIterator[RunEvent]:
         return self._events
@@ -485,7 +492,7 @@ class AsyncToolRunner(_RunnerBase):
             pass
         return self._state.final()
 
-    async def _answer(self, kwargs: Dict[str, Any]) -> AsyncIterator[Union[TextDeltaEvent, ChatResponse]]:
+    async def _answer(self, kwargs: Dict[str, Any]) -> AsyncGenerator[Union[TextDeltaEvent, ChatResponse], None]:
         if not self._stream:
             yield await self._chat.create(**kwargs)
             return
@@ -497,7 +504,7 @@ class AsyncToolRunner(_RunnerBase):
                     yield TextDeltaEvent(chunk.delta, turn)
             yield await stream.get_final_response()
 
-    async def _run(self) -> AsyncIterator[RunEvent]:
+    async def _run(self) -> AsyncGenerator[RunEvent, None]:
         state = self._state
         while True:
             response: Any = None

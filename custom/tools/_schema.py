@@ -94,8 +94,8 @@ def parse_docstring(doc: Optional[str]) -> Tuple[str, Dict[str, str]]:
         if in_summary:
             summary.append(stripped)
         i += 1
-    text = "\n".join(summary).strip()
-    return re.sub(r"[ \t]*\n(?!\n)[ \t]*", " ", text).strip(), params
+    joined = "\n".join(summary).strip()
+    return re.sub(r"[ \t]*\n(?!\n)[ \t]*", " ", joined).strip(), params
 
 
 def _indent(line: str) -> int:
@@ -224,7 +224,14 @@ def class_fields(cls: Any) -> List[Field]:
             marker = _special_name(_unwrap_annotated(tp)[0]) if _origin(_unwrap_annotated(tp)[0]) is not None else ""
             if marker in ("Required", "NotRequired"):  # also when the annotations are strings
                 is_required = marker == "Required"
-            out.append(Field(name, _strip_required(_unwrap_annotated(tp)[0]), is_required, description=described.get(name, "") or _unwrap_annotated(tp)[1]))
+            out.append(
+                Field(
+                    name,
+                    _strip_required(_unwrap_annotated(tp)[0]),
+                    is_required,
+                    description=described.get(name, "") or _unwrap_annotated(tp)[1],
+                )
+            )
         return out
     if dataclasses.is_dataclass(cls):
         for f in dataclasses.fields(cls):
@@ -315,7 +322,11 @@ class SchemaBuilder:
         for f in fields:
             prop = self.build(f.type)
             if f.description and "description" not in prop:
-                prop = {**prop, "description": f.description} if "$ref" not in prop else {"description": f.description, "anyOf": [prop]}
+                prop = (
+                    {**prop, "description": f.description}
+                    if "$ref" not in prop
+                    else {"description": f.description, "anyOf": [prop]}
+                )
             if f.default is not _MISSING:
                 ok, value = _json_default(f.default)
                 if self.strict:
@@ -339,7 +350,11 @@ class SchemaBuilder:
         tp, description = _unwrap_annotated(tp)
         schema = self._build(tp)
         if description:
-            schema = {**schema, "description": description} if "$ref" not in schema else {"description": description, "anyOf": [schema]}
+            schema = (
+                {**schema, "description": description}
+                if "$ref" not in schema
+                else {"description": description, "anyOf": [schema]}
+            )
         return schema
 
     def _build(self, tp: Any) -> Dict[str, Any]:
@@ -349,7 +364,7 @@ class SchemaBuilder:
             return {"type": "null"}
         if isinstance(tp, typing.TypeVar):
             return {}
-        if isinstance(tp, str) or isinstance(tp, typing.ForwardRef):
+        if isinstance(tp, (str, typing.ForwardRef)):
             raise SchemaError(f"unresolved forward reference {tp!r}")
         if tp is bool:
             return {"type": "boolean"}
@@ -390,7 +405,7 @@ class SchemaBuilder:
             collections.abc.Collection,
         ):
             items = self.build(args[0]) if args else {}
-            schema = {"type": "array", "items": items}
+            schema: Dict[str, Any] = {"type": "array", "items": items}
             if (origin or tp) in (set, frozenset, collections.abc.Set, collections.abc.MutableSet):
                 schema["uniqueItems"] = True
             return schema
@@ -467,7 +482,11 @@ def _class_summary(cls: Any) -> str:
 def _retarget(schema: Any, old: str, new: str) -> Any:
     if isinstance(schema, dict):
         return {
-            k: (new + v[len(old) :] if k == "$ref" and isinstance(v, str) and v.startswith(old) else _retarget(v, old, new))
+            k: (
+                new + v[len(old) :]
+                if k == "$ref" and isinstance(v, str) and v.startswith(old)
+                else _retarget(v, old, new)
+            )
             for k, v in schema.items()
         }
     if isinstance(schema, list):
@@ -527,17 +546,17 @@ def _nullable(schema: Dict[str, Any]) -> Dict[str, Any]:
     if isinstance(kind, list):
         return schema if "null" in kind else {**schema, "type": [*kind, "null"]}
     if "enum" in schema and "$ref" not in schema:
-        out = {k: v for k, v in schema.items() if k != "type"}
+        out: Dict[str, Any] = {k: v for k, v in schema.items() if k != "type"}
         if kind is not None:
             out["type"] = [kind, "null"]
         out["enum"] = [*schema["enum"], *([] if None in schema["enum"] else [None])]
         return out
     description = schema.get("description")
     inner = {k: v for k, v in schema.items() if k != "description"}
-    out = {"anyOf": [inner, {"type": "null"}]}
+    wrapped: Dict[str, Any] = {"anyOf": [inner, {"type": "null"}]}
     if description:
-        out["description"] = description
-    return out
+        wrapped["description"] = description
+    return wrapped
 
 
 def strictify(schema: Any) -> Any:
@@ -667,7 +686,9 @@ class Validator:
                 expected = a.value if isinstance(a, enum.Enum) else a
                 if value == expected and type(value) is type(expected):
                     return a
-            return self.fail(path, f"expected one of {_show([getattr(a, 'value', a) for a in args])}, got {_show(value)}")
+            return self.fail(
+                path, f"expected one of {_show([getattr(a, 'value', a) for a in args])}, got {_show(value)}"
+            )
         if origin is typing.Union or _is_union_type(tp):
             return self._union(args, value, path)
         if tp in (list, set, frozenset, tuple) or origin in (

@@ -28,7 +28,7 @@ elif TYPE_CHECKING:
     from typing_extensions import ParamSpec
 else:
 
-    def ParamSpec(name: str) -> Any:  # noqa: N802 (3.9 at runtime: only a name)
+    def ParamSpec(name: str) -> Any:
         return TypeVar(name)
 
 
@@ -107,7 +107,7 @@ class Tool(Generic[P, R]):
         """Whether each call waits for the runner's `approve` callback."""
         self._fields = fields
         self.is_async = function is not None and (
-            inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(getattr(function, "__call__", None))
+            inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(getattr(function, "__call__", None))  # noqa: B004
         )
         """Whether the function is a coroutine function."""
         if function is not None:
@@ -220,7 +220,9 @@ class Tool(Generic[P, R]):
             return _failed(exc, kwargs, started)
         return ToolOutcome(_result_text(value), value=value, arguments=kwargs, duration=time.perf_counter() - started)
 
-    async def arun(self, arguments: Union[str, Mapping[str, Any], None], *, raise_errors: bool = False, in_thread: bool = False) -> ToolOutcome:
+    async def arun(
+        self, arguments: Union[str, Mapping[str, Any], None], *, raise_errors: bool = False, in_thread: bool = False
+    ) -> ToolOutcome:
         """Runs one call in the running event loop (a sync tool inline, or in a worker thread)."""
         import asyncio
 
@@ -232,13 +234,13 @@ class Tool(Generic[P, R]):
         try:
             if self.function is None:
                 raise ToolError(f"the tool {self.name!r} has no Python function")
+            function: Callable[..., Any] = self.function
             if self.is_async:
-                value = await _as_awaitable(self.function(**kwargs))
+                value = await _as_awaitable(function(**kwargs))
             elif in_thread:
-                function = self.function
                 value = await asyncio.get_running_loop().run_in_executor(None, lambda: function(**kwargs))
             else:
-                value = self.function(**kwargs)
+                value = function(**kwargs)
                 if inspect.isawaitable(value):
                     value = await value
         except Exception as exc:
@@ -250,7 +252,8 @@ class Tool(Generic[P, R]):
     def _call_sync(self, kwargs: Dict[str, Any]) -> Any:
         if self.function is None:
             raise ToolError(f"the tool {self.name!r} has no Python function")
-        value = self.function(**kwargs)
+        function: Callable[..., Any] = self.function
+        value = function(**kwargs)
         if inspect.isawaitable(value):
             import asyncio
 
@@ -269,7 +272,9 @@ def _result_text(value: Any) -> str:
         return f"Error: the tool's result could not be sent as JSON ({exc})"
 
 
-def _failed(exc: BaseException, kwargs: Optional[Dict[str, Any]], started: float, model_error: bool = False) -> ToolOutcome:
+def _failed(
+    exc: BaseException, kwargs: Optional[Dict[str, Any]], started: float, model_error: bool = False
+) -> ToolOutcome:
     if isinstance(exc, ToolError):
         text = exc.message if hasattr(exc, "message") else str(exc)
     else:

@@ -45,7 +45,9 @@ class ToolDefinition:
 
     def to_tool(self) -> Tool[..., Any]:
         """The definition as a `meganova.custom.tools.Tool` (arguments validated against the signature)."""
-        built = Tool.from_function(self.func, name=self.name, description=self.description, needs_approval=self.needs_approval)
+        built = Tool.from_function(
+            self.func, name=self.name, description=self.description, needs_approval=self.needs_approval
+        )
         built.parameters = self.parameters
         return built
 
@@ -97,7 +99,9 @@ def tool(name: Callable[..., Any], description: None = None) -> ToolDefinition: 
 
 
 @overload
-def tool(name: Optional[str] = None, description: Optional[str] = None) -> Callable[[Callable[..., Any]], ToolDefinition]: ...
+def tool(
+    name: Optional[str] = None, description: Optional[str] = None
+) -> Callable[[Callable[..., Any]], ToolDefinition]: ...
 
 
 def tool(
