@@ -14,6 +14,7 @@ from .custom import (
     MeganovaError,
     __version__,
 )
+from .custom.tools import tool
 
 __all__ = (
     "AsyncChatStream",
@@ -23,4 +24,5 @@ __all__ = (
     "MegaNova",
     "MeganovaError",
     "__version__",
+    "tool",
 )

@@ -34,6 +34,8 @@ else:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+FP = ParamSpec("FP")
+FR = TypeVar("FR")
 
 
 def to_json_text(value: Any) -> str:
@@ -125,13 +127,13 @@ class Tool(Generic[P, R]):
     @classmethod
     def from_function(
         cls,
-        function: Callable[P, R],
+        function: Callable[FP, FR],
         *,
         name: Optional[str] = None,
         description: Optional[str] = None,
         strict: bool = False,
         needs_approval: bool = False,
-    ) -> Tool[P, R]:
+    ) -> Tool[FP, FR]:
         """A tool from a (sync or async) function: its parameters' JSON schema from the type hints,
         descriptions from the docstring (Google, NumPy or reST)."""
         summary, schema = function_schema(function, strict=strict)
@@ -139,7 +141,7 @@ class Tool(Generic[P, R]):
         tool_name = name or getattr(function, "__name__", None)
         if not tool_name:
             raise SchemaError(f"{function!r} has no __name__: pass name=")
-        return cls(
+        return Tool(
             function,
             name=tool_name,
             description=summary if description is None else description,
