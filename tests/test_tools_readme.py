@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from meganova.testing import MockServer
 from test_tools_parse import answer, streamed
 from test_tools_runner import text_answer, tool_answer
+
+from meganova.testing import MockServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
