@@ -7,6 +7,8 @@ import dataclasses
 import datetime
 import enum
 import json
+import sys
+import types
 from typing import Any, Dict, FrozenSet, List, Literal, Optional, Set, Tuple, TypedDict, Union
 
 import attrs
@@ -206,11 +208,12 @@ def test_attrs_and_typeddict() -> None:
     assert validate(Card, {"name": "x"}) == {"name": "x"}
 
 
-@pytest.mark.skipif(Required is None, reason="typing.Required is Python 3.11+")
-def test_typeddict_required_and_not_required() -> None:
+def test_typeddict_required_and_not_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    # typing's Required/NotRequired (3.11+), else typing_extensions' (with its TypedDict, as on 3.9)
+    origin = "typing" if Required is not None else "typing_extensions"
     ns: Dict[str, Any] = {"__name__": "typeddict_test"}
     source = (
-        "from typing import TypedDict, Required, NotRequired, List\n"
+        f"from {origin} import TypedDict, Required, NotRequired\nfrom typing import List\n"
         "class A(TypedDict, total=False):\n    name: Required[str]\n    tags: List[str]\n"
         "class B(TypedDict):\n    name: str\n    nick: NotRequired[str]\n"
     )
@@ -219,6 +222,15 @@ def test_typeddict_required_and_not_required() -> None:
     assert json_schema(ns["B"])["required"] == ["name"]
     with pytest.raises(ValidationError, match=r"name: required property missing"):
         validate(ns["A"], {"tags": []})
+    # the same with string annotations (`from __future__ import annotations` in the user's module)
+    module = types.ModuleType("typeddict_strings")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(
+        compile("from __future__ import annotations\n" + source, "<typeddicts>", "exec", dont_inherit=True),
+        module.__dict__,
+    )
+    assert json_schema(module.A)["required"] == ["name"]
+    assert json_schema(module.B)["required"] == ["name"]
 
 
 def test_docstring_styles() -> None:

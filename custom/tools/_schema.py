@@ -193,7 +193,12 @@ def _is_class_type(tp: Any) -> bool:
 def _hints(obj: Any) -> Dict[str, Any]:
     try:
         return typing.get_type_hints(obj, include_extras=True)
-    except Exception as exc:  # a forward reference that does not resolve, 3.10 syntax on 3.9
+    except Exception as exc:  # a forward reference that does not resolve, 3.10 syntax on 3.9, no module
+        raw: Dict[str, Any] = {}
+        for owner in reversed(getattr(obj, "__mro__", None) or [obj]):
+            raw.update(getattr(owner, "__annotations__", None) or {})
+        if not any(isinstance(v, (str, typing.ForwardRef)) for v in raw.values()):
+            return raw  # evaluated already (3.9 reads the module from sys.modules even then)
         raise SchemaError(f"cannot read the type annotations of {obj!r}: {exc}") from None
 
 

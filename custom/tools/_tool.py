@@ -324,8 +324,6 @@ def tool(
     return make
 
 
-ToolLike = Union[Tool[..., Any], Mapping[str, Any], Callable[..., Any]]
-"""What `tools=[...]` takes: a `Tool`, a JSON tool definition, or a plain function."""
 
 
 def as_tool(value: Any) -> Tool[..., Any]:
