@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -454,6 +455,14 @@ def test_streaming_mode_yields_text_then_tools(mode: str, server: MockServer) ->
     assert runner.messages[-1] == {"role": "assistant", "content": "Oslo: 3 degrees."}
 
 
+def wait_for_open_connections(server: MockServer, expected: int) -> int:
+    """The server's open connections once they are `expected` (a watchdog of 20 s, not a timing)."""
+    deadline = time.monotonic() + 20
+    while server.open_connections != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return server.open_connections
+
+
 def test_leaving_a_stream_early_closes_it_and_runs_no_tool(mode: str, server: MockServer) -> None:
     log: List[str] = []
     server.enqueue(stream_events=streamed_tool_answer(), chunk_delay=0.05)
@@ -463,6 +472,7 @@ def test_leaving_a_stream_early_closes_it_and_runs_no_tool(mode: str, server: Mo
             first = next(iter(runner))
             runner.close()
             assert client.chat.create(messages=USER, model="m").to_dict()["choices"]  # the client still works
+            opened_after = wait_for_open_connections(server, 1)
     else:
 
         async def go() -> Any:
@@ -471,11 +481,12 @@ def test_leaving_a_stream_early_closes_it_and_runs_no_tool(mode: str, server: Mo
                 got = await runner.__anext__()
                 await runner.close()
                 assert (await client.chat.create(messages=USER, model="m")).to_dict()["choices"]
-                return got
+                return got, wait_for_open_connections(server, 1)
 
-        first = asyncio.run(go())
+        first, opened_after = asyncio.run(go())
     assert isinstance(first, TextDeltaEvent)
     assert log == [] and len(server.requests) == 2
+    assert server.connections_accepted == 2 and opened_after == 1
 
 
 def test_cancelling_the_task_cancels_the_tools(server: MockServer) -> None:

@@ -5,13 +5,15 @@ Mixins for the resources in `custom/resources/chat.py`; the logic is in `_runner
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Type, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Type, TypeVar, Union, cast, overload
 
 from ._events import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
 from ._parse import ParsedChatResponse, parse_response, response_format_for
 from ._runner import Approve, AsyncToolRunner, ToolRunner, make_state
 
 if TYPE_CHECKING:
+    import httpx
+
     from ...models.chat_response import ChatResponse
 
 T = TypeVar("T")
@@ -31,9 +33,11 @@ class SyncToolsMethods:
         approve: Optional[Approve] = None,
         max_workers: Optional[int] = None,
         raise_tool_errors: bool = False,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
         **kwargs: Any,
     ) -> ToolRunner:
-        """A tool loop: the model is called, the tools it asks for are run (`Tool`s, `@tool` functions,
+        """A tool loop over chat completions (`POST /chat/completions`, once per turn): the model is called, the tools it asks for are run (`Tool`s, `@tool` functions,
         JSON definitions), their results sent back, until an answer without tool calls or `max_turns`
         calls. Iterate it for events (`ModelResponseEvent`, `ToolCallEvent`, with `stream=True` also
         `TextDeltaEvent`), or `until_done()` for the final answer; `messages` is the transcript, `usage`
@@ -47,7 +51,7 @@ class SyncToolsMethods:
             max_turns=max_turns,
             approve=approve,
             raise_tool_errors=raise_tool_errors,
-            request=kwargs,
+            request={**kwargs, "timeout": timeout, "max_retries": max_retries},
         )
         chat = cast(Any, self)._client.chat if isinstance(self, SyncStreamEventsMethod) else self
         return ToolRunner(chat, state, stream=stream, max_workers=max_workers)
@@ -58,15 +62,19 @@ class SyncToolsMethods:
         messages: Sequence[Any],
         response_format: Type[T],
         model: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
         **kwargs: Any,
     ) -> ParsedChatResponse[T]:
-        """A structured answer: `response_format` (a dataclass, TypedDict, attrs class, pydantic model,
+        """A structured answer (`POST /chat/completions` with a strict `json_schema`): `response_format` (a dataclass, TypedDict, attrs class, pydantic model,
         or any type the schema engine reads) is sent as a strict JSON schema and the answer validated
         into it: `choices[0].message.parsed` (None on a refusal, see `.refusal`). Raises
         `LengthFinishReasonError` / `ContentFilterFinishReasonError` for a cut-off or filtered answer,
         `InvalidJSONError` / `ValidationError` (with `.text`) for an answer that does not fit."""
         fmt = response_format_for(response_format)
-        response: ChatResponse = cast(Any, self).create(messages=messages, model=model, response_format=fmt, **kwargs)
+        response: ChatResponse = cast(Any, self).create(
+            messages=messages, model=model, response_format=fmt, timeout=timeout, max_retries=max_retries, **kwargs
+        )
         return parse_response(response, response_format)
 
 
@@ -84,9 +92,11 @@ class AsyncToolsMethods:
         approve: Optional[Approve] = None,
         max_workers: Optional[int] = None,
         raise_tool_errors: bool = False,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
         **kwargs: Any,
     ) -> AsyncToolRunner:
-        """A tool loop (see the sync `run_tools`): `async for` its events or `await until_done()`. Async
+        """A tool loop over chat completions (`POST /chat/completions`; see the sync `run_tools`): `async for` its events or `await until_done()`. Async
         tools of one answer run concurrently; with `max_workers`, sync tools run in worker threads.
         `approve` may be a coroutine function."""
         state = make_state(
@@ -96,7 +106,7 @@ class AsyncToolsMethods:
             max_turns=max_turns,
             approve=approve,
             raise_tool_errors=raise_tool_errors,
-            request=kwargs,
+            request={**kwargs, "timeout": timeout, "max_retries": max_retries},
         )
         chat = cast(Any, self)._client.chat if isinstance(self, AsyncStreamEventsMethod) else self
         return AsyncToolRunner(chat, state, stream=stream, max_workers=max_workers)
@@ -107,9 +117,11 @@ class AsyncToolsMethods:
         messages: Sequence[Any],
         response_format: Type[T],
         model: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
         **kwargs: Any,
     ) -> ParsedChatResponse[T]:
-        """A structured answer (see the sync `parse`)."""
+        """A structured answer (`POST /chat/completions` with a strict `json_schema`; see the sync `parse`)."""
         fmt = response_format_for(response_format)
         response: ChatResponse = await cast(Any, self).create(
             messages=messages, model=model, response_format=fmt, **kwargs

@@ -380,7 +380,7 @@ class ToolRunner(_RunnerBase):
             pass
         return self._state.final()
 
-    def _answer(self, kwargs: Dict[str, Any]) -> Iterator[Union[TextDeltaEvent, ChatResponse]]:
+    def _answer(self, kwargs: Dict[str, Any]) -> Generator[Union[TextDeltaEvent, ChatResponse], None, None]:
         if not self._stream:
             yield self._chat.create(**kwargs)
             return
@@ -395,11 +395,15 @@ class ToolRunner(_RunnerBase):
         state = self._state
         while True:
             response: Any = None
-            for item in self._answer(state.request_kwargs()):
-                if isinstance(item, TextDeltaEvent):
-                    yield item
-                else:
-                    response = item
+            answer = self._answer(state.request_kwargs())
+            try:
+                for item in answer:
+                    if isinstance(item, TextDeltaEvent):
+                        yield item
+                    else:
+                        response = item
+            finally:
+                answer.close()  # left early: the open stream is closed now
             calls = state.take_answer(response)
             yield ModelResponseEvent(response, state.turn)
             if not calls:

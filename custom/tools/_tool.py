@@ -324,8 +324,6 @@ def tool(
     return make
 
 
-
-
 def as_tool(value: Any) -> Tool[..., Any]:
     """A `Tool` from a `Tool`, a JSON definition or a plain function."""
     if isinstance(value, Tool):
