@@ -37,12 +37,12 @@ class SyncToolsMethods:
         max_retries: Optional[int] = None,
         **kwargs: Any,
     ) -> ToolRunner:
-        """A tool loop over chat completions (`POST /chat/completions`, once per turn): the model is called, the tools it asks for are run (`Tool`s, `@tool` functions,
-        JSON definitions), their results sent back, until an answer without tool calls or `max_turns`
-        calls. Iterate it for events (`ModelResponseEvent`, `ToolCallEvent`, with `stream=True` also
-        `TextDeltaEvent`), or `until_done()` for the final answer; `messages` is the transcript, `usage`
-        the summed tokens. `approve(request)` decides the calls of tools with `needs_approval`;
-        `max_workers` runs one answer's calls in that many threads. Other keyword arguments go to
+        """A tool loop over chat completions (`POST /chat/completions`, once per turn): the model is called, the
+        tools it asks for are run (`Tool`s, `@tool` functions, JSON definitions), their results sent back, until an
+        answer without tool calls or `max_turns` calls. Iterate it for events (`ModelResponseEvent`,
+        `ToolCallEvent`, with `stream=True` also `TextDeltaEvent`), or `until_done()` for the final answer;
+        `messages` is the transcript, `usage` the summed tokens. `approve(request)` decides the calls of tools with
+        `needs_approval`; `max_workers` runs one answer's calls in that many threads. Other keyword arguments go to
         `create()` on every call (`temperature=`, `timeout=`, ...)."""
         state = make_state(
             messages,
@@ -66,11 +66,11 @@ class SyncToolsMethods:
         max_retries: Optional[int] = None,
         **kwargs: Any,
     ) -> ParsedChatResponse[T]:
-        """A structured answer (`POST /chat/completions` with a strict `json_schema`): `response_format` (a dataclass, TypedDict, attrs class, pydantic model,
-        or any type the schema engine reads) is sent as a strict JSON schema and the answer validated
-        into it: `choices[0].message.parsed` (None on a refusal, see `.refusal`). Raises
-        `LengthFinishReasonError` / `ContentFilterFinishReasonError` for a cut-off or filtered answer,
-        `InvalidJSONError` / `ValidationError` (with `.text`) for an answer that does not fit."""
+        """A structured answer (`POST /chat/completions` with a strict `json_schema`): `response_format` (a
+        dataclass, TypedDict, attrs class, pydantic model, or any type the schema engine reads) is sent as a strict
+        JSON schema and the answer validated into it: `choices[0].message.parsed` (None on a refusal, see
+        `.refusal`). Raises `LengthFinishReasonError` / `ContentFilterFinishReasonError` for a cut-off or filtered
+        answer, `InvalidJSONError` / `ValidationError` (with `.text`) for an answer that does not fit."""
         fmt = response_format_for(response_format)
         response: ChatResponse = cast(Any, self).create(
             messages=messages, model=model, response_format=fmt, timeout=timeout, max_retries=max_retries, **kwargs
@@ -96,9 +96,9 @@ class AsyncToolsMethods:
         max_retries: Optional[int] = None,
         **kwargs: Any,
     ) -> AsyncToolRunner:
-        """A tool loop over chat completions (`POST /chat/completions`; see the sync `run_tools`): `async for` its events or `await until_done()`. Async
-        tools of one answer run concurrently; with `max_workers`, sync tools run in worker threads.
-        `approve` may be a coroutine function."""
+        """A tool loop over chat completions (`POST /chat/completions`; see the sync `run_tools`): `async for` its
+        events or `await until_done()`. Async tools of one answer run concurrently; with `max_workers`, sync tools
+        run in worker threads. `approve` may be a coroutine function."""
         state = make_state(
             messages,
             tools,
