@@ -7,7 +7,10 @@ guideline's `ChatStream` (`ChatStreamChunk`s) for `chat`, OpenAI-shaped chunks f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from ...characters import AsyncChatSession, Character, ChatSession, Memory, SessionStore
 
 from ...api.chat import AsyncChatResource, ChatResource
 from .._completion_stream import AsyncCompletionStream, CompletionStream
@@ -36,6 +39,41 @@ class Chat(ChatResource[ChatStream]):
         self.completions = Completions(client)
         """The OpenAI spelling: `client.chat.completions.create(...)`."""
 
+    def session(
+        self,
+        character: Optional[Character] = None,
+        model: Optional[str] = None,
+        *,
+        memory: Optional[Memory] = None,
+        store: Optional[SessionStore] = None,
+        name: Optional[str] = None,
+        user: str = "User",
+        greeting: Optional[int] = 0,
+        session_id: Optional[str] = None,
+        system: Optional[str] = None,
+        **params: Any,
+    ) -> ChatSession:
+        """A conversation that keeps its history (`meganova.characters.ChatSession`): `send(text)`,
+        `stream(text)`. `character` is played (its greeting opens the history); `memory` trims what is
+        sent (`WindowMemory`, `TokenBudgetMemory`); with `store` and `name` the session is kept in a
+        `SessionStore` (resumed when it exists); `session_id` passes a server-kept session through;
+        `params` (temperature, max_tokens, ...) go with every turn."""
+        from ...characters import ChatSession
+
+        return ChatSession(
+            self,
+            character=character,
+            model=model,
+            memory=memory,
+            store=store,
+            name=name,
+            user=user,
+            greeting=greeting,
+            session_id=session_id,
+            system=system,
+            params=params,
+        )
+
 
 class AsyncChat(AsyncChatResource[AsyncChatStream]):
     """Chat completions: `await create()`, `await stream()`, and `completions`."""
@@ -46,3 +84,38 @@ class AsyncChat(AsyncChatResource[AsyncChatStream]):
         super().__init__(client)
         self.completions = AsyncCompletions(client)
         """The OpenAI spelling: `await client.chat.completions.create(...)`."""
+
+    def session(
+        self,
+        character: Optional[Character] = None,
+        model: Optional[str] = None,
+        *,
+        memory: Optional[Memory] = None,
+        store: Optional[SessionStore] = None,
+        name: Optional[str] = None,
+        user: str = "User",
+        greeting: Optional[int] = 0,
+        session_id: Optional[str] = None,
+        system: Optional[str] = None,
+        **params: Any,
+    ) -> AsyncChatSession:
+        """A conversation that keeps its history (`meganova.characters.AsyncChatSession`): `await
+        send(text)`, `await stream(text)`. `character` is played (its greeting opens the history); `memory` trims what is
+        sent (`WindowMemory`, `TokenBudgetMemory`); with `store` and `name` the session is kept in a
+        `SessionStore` (resumed when it exists); `session_id` passes a server-kept session through;
+        `params` (temperature, max_tokens, ...) go with every turn."""
+        from ...characters import AsyncChatSession
+
+        return AsyncChatSession(
+            self,
+            character=character,
+            model=model,
+            memory=memory,
+            store=store,
+            name=name,
+            user=user,
+            greeting=greeting,
+            session_id=session_id,
+            system=system,
+            params=params,
+        )
