@@ -14,7 +14,11 @@ def _packages(prefix: str, folder: str, exclude: tuple = ()) -> list:
 setup(
     packages=(
         _packages("meganova", "meganova")
-        + _packages("meganova.custom", "custom", exclude=("testing", "testing.*", "cloud", "cloud.*", "characters", "characters.*"))
+        + _packages(
+            "meganova.custom",
+            "custom",
+            exclude=("testing", "testing.*", "cloud", "cloud.*", "characters", "characters.*"),
+        )
         + _packages("meganova.testing", "custom/testing")
         + _packages("meganova.cloud", "custom/cloud")
         + _packages("meganova.characters", "custom/characters")

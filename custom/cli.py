@@ -46,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--mock", action="store_true", help="use a local MegaNova server (no API key needed)")
     common.add_argument("--debug", action="store_true", help="print tracebacks")
     parser = _Parser(prog="meganova", description="The MegaNova AI Character Cloud from a shell.")
@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--model", default=None, help=f"the model (default {DEFAULT_MODEL})")
     chat.add_argument("--character", default=None, help="a character card: .png, .charx or .json")
     chat.add_argument("--session", default=None, help="keep (and resume) the chat under this name")
-    chat.add_argument("--store", default=None, help=f"the session store file (default ${STORE_ENV} or ~/.meganova/sessions.db)")
+    chat.add_argument(
+        "--store", default=None, help=f"the session store file (default ${STORE_ENV} or ~/.meganova/sessions.db)"
+    )
     chat.add_argument("--user", default="User", help="your name in the chat ({{user}})")
     chat.add_argument("--greeting", type=int, default=0, help="0: first_mes, i: alternate greeting i")
     commands.add_parser("models", help="list the models", parents=[common])
@@ -100,7 +102,9 @@ def _usage(args: argparse.Namespace, out: TextIO) -> int:
     with _client(args) as client:
         summary = client.usage.summary(from_=to - timedelta(days=args.days), to=to)
         out.write(f"requests {summary.total_requests}\n")
-        out.write(f"tokens {summary.total_tokens} (prompt {summary.prompt_tokens}, completion {summary.completion_tokens})\n")
+        out.write(
+            f"tokens {summary.total_tokens} (prompt {summary.prompt_tokens}, completion {summary.completion_tokens})\n"
+        )
         out.write(f"cost {summary.cost} {summary.currency}\n")
     return EXIT_OK
 
@@ -200,7 +204,9 @@ def _chat(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return EXIT_OK
 
 
-def main(argv: Optional[Sequence[str]] = None, *, stdout: Optional[TextIO] = None, stdin: Optional[TextIO] = None) -> int:
+def main(
+    argv: Optional[Sequence[str]] = None, *, stdout: Optional[TextIO] = None, stdin: Optional[TextIO] = None
+) -> int:
     """Runs the command with `argv` (default: `sys.argv[1:]`); the exit code."""
     out = stdout or sys.stdout
     err = sys.stderr

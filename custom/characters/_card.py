@@ -93,7 +93,8 @@ def _opt_number(source: Mapping[str, Any], key: str, where: str) -> Optional[Uni
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _fail(f"{where}.{key} must be a number, not {type(value).__name__}")
-    return value
+    number: Union[int, float] = value
+    return number
 
 
 def _opt_bool(source: Mapping[str, Any], key: str, where: str) -> Optional[bool]:

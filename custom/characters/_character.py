@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import json
 import os
@@ -68,10 +69,8 @@ def _write_atomically(path: PathLike, data: bytes) -> None:
             os.fsync(out.fileno())
         os.replace(temporary, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
 
 
@@ -141,9 +140,7 @@ class Character:
         if raw_assets is not None and not isinstance(raw_assets, list):
             raise CharacterCardError("data.assets must be a list", "bad_field")
         notes = data.get("creator_notes_multilingual")
-        if notes is not None and (
-            not isinstance(notes, dict) or not all(isinstance(v, str) for v in notes.values())
-        ):
+        if notes is not None and (not isinstance(notes, dict) or not all(isinstance(v, str) for v in notes.values())):
             raise CharacterCardError("data.creator_notes_multilingual must map languages to strings", "bad_field")
         character = cls(
             name=_str(data, "name", where),
@@ -293,9 +290,7 @@ class Character:
             "nickname": opt(self.nickname),
             "creator_notes_multilingual": opt(self.creator_notes_multilingual),
             "source": opt(self.source),
-            "group_only_greetings": list(self.group_only_greetings)
-            if v3 or self.group_only_greetings
-            else _ABSENT,
+            "group_only_greetings": list(self.group_only_greetings) if v3 or self.group_only_greetings else _ABSENT,
             "creation_date": opt(self.creation_date),
             "modification_date": opt(self.modification_date),
             "assets": _ABSENT if self.assets is None else [asset.to_dict() for asset in self.assets],

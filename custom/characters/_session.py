@@ -218,9 +218,8 @@ class _SessionCore:
     def record(self, text: str, answer: str, turn_id: str) -> None:
         """Keeps the turn (the user's message and the whole answer), in the store too."""
         turn = [{"role": "user", "content": text}, {"role": "assistant", "content": answer}]
-        if self.store is not None and self.name:
-            if not self.store.record_turn(self.name, turn_id, turn):
-                return
+        if self.store is not None and self.name and not self.store.record_turn(self.name, turn_id, turn):
+            return
         self.history.extend(turn)
 
     def to_json(self) -> str:
@@ -284,10 +283,14 @@ class _SessionBase:
 
     def __repr__(self) -> str:
         who = self._core.character.name if self._core.character is not None else None
-        return f"{type(self).__name__}(character={who!r}, model={self._core.model!r}, messages={len(self._core.history)})"
+        return (
+            f"{type(self).__name__}(character={who!r}, model={self._core.model!r}, messages={len(self._core.history)})"
+        )
 
 
-def _core_from(value: Dict[str, Any], store: Optional[SessionStore], name: Optional[str], memory: Any) -> Dict[str, Any]:
+def _core_from(
+    value: Dict[str, Any], store: Optional[SessionStore], name: Optional[str], memory: Any
+) -> Dict[str, Any]:
     character = value.get("character")
     return {
         "character": None if character is None else Character.from_dict(character),
@@ -333,7 +336,11 @@ class ChatSession(_SessionBase):
 
     def _prepare(self, text: str) -> List[Message]:
         core = self._core
-        if isinstance(core.memory, TokenBudgetMemory) and core.memory.needs_context_length and core.context_length is None:
+        if (
+            isinstance(core.memory, TokenBudgetMemory)
+            and core.memory.needs_context_length
+            and core.context_length is None
+        ):
             core.context_length = _context_length(self._chat, core.model)
         messages, dropped = core.request(text)
         summary, needed = core.summary_for(dropped)
@@ -394,7 +401,11 @@ class AsyncChatSession(_SessionBase):
 
     async def _prepare(self, text: str) -> List[Message]:
         core = self._core
-        if isinstance(core.memory, TokenBudgetMemory) and core.memory.needs_context_length and core.context_length is None:
+        if (
+            isinstance(core.memory, TokenBudgetMemory)
+            and core.memory.needs_context_length
+            and core.context_length is None
+        ):
             core.context_length = await _acontext_length(self._chat, core.model)
         messages, dropped = core.request(text)
         summary, needed = core.summary_for(dropped)
@@ -551,4 +562,3 @@ class AsyncSessionStream:
         async for _ in self._chunks:
             pass
         return self._collect.text
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -179,10 +180,8 @@ class SessionStore:
             self._closed = True
             connections, self._connections = self._connections, []
         for db in connections:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 db.close()
-            except sqlite3.Error:
-                pass
 
     def __enter__(self) -> SessionStore:
         return self

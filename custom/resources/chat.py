@@ -100,9 +100,9 @@ class AsyncChat(AsyncChatResource[AsyncChatStream]):
         **params: Any,
     ) -> AsyncChatSession:
         """A conversation that keeps its history (`meganova.characters.AsyncChatSession`): `await
-        send(text)`, `await stream(text)`. `character` is played (its greeting opens the history); `memory` trims what is
-        sent (`WindowMemory`, `TokenBudgetMemory`); with `store` and `name` the session is kept in a
-        `SessionStore` (resumed when it exists); `session_id` passes a server-kept session through;
+        send(text)`, `await stream(text)`. `character` is played (its greeting opens the history);
+        `memory` trims what is sent (`WindowMemory`, `TokenBudgetMemory`); with `store` and `name` the
+        session is kept in a `SessionStore` (resumed when it exists); `session_id` passes a server-kept session through;
         `params` (temperature, max_tokens, ...) go with every turn."""
         from ...characters import AsyncChatSession
 
