@@ -127,7 +127,8 @@ class Character:
     @classmethod
     def from_dict(cls, card: Mapping[str, Any]) -> Character:
         """A character from a card's JSON object (`{"spec": ..., "data": {...}}`, or a V1 card)."""
-        built: Character = card_from_object(dict(card), "the card", cls._build)
+        value = dict(card) if isinstance(card, Mapping) else card
+        built: Character = card_from_object(value, "the card", cls._build)
         return built
 
     @classmethod
@@ -183,7 +184,7 @@ class Character:
     @classmethod
     def from_json(cls, text: Union[str, bytes], *, max_bytes: int = MAX_CARD_BYTES) -> Character:
         """A character from a card's JSON text."""
-        character = cls.from_dict(_card_object(load_json_text(text, "the card JSON", max_bytes)))
+        character = cls.from_dict(load_json_text(text, "the card JSON", max_bytes))
         if character._card is not None:
             character._text = text.decode("utf-8-sig") if isinstance(text, bytes) else text
         return character
@@ -411,6 +412,3 @@ class Character:
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
-
-def _card_object(value: Any) -> Any:
-    return value
