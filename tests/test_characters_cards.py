@@ -222,7 +222,13 @@ def test_a_change_touches_only_that_field() -> None:
     expected["data"]["name"] = "Luna II"
     expected["data"]["character_book"]["entries"][0]["content"] = "Changed."
     expected["data"]["character_book"]["entries"].append(
-        {"keys": ["tide"], "content": "The tide rules the market.", "extensions": {}, "enabled": True, "insertion_order": 0}
+        {
+            "keys": ["tide"],
+            "content": "The tide rules the market.",
+            "extensions": {},
+            "enabled": True,
+            "insertion_order": 0,
+        }
     )
     assert out == expected
     assert list(out["data"]) == list(expected["data"])  # the order kept
@@ -319,9 +325,7 @@ def charx(members: Dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) ->
 
 def test_charx_read_assets_and_write_back(tmp_path: Path) -> None:
     icon = png_image()
-    data = charx(
-        {"card.json": json.dumps(V3_CARD).encode(), "assets/icon/images/main.png": icon, "x_meta.json": b"{}"}
-    )
+    data = charx({"card.json": json.dumps(V3_CARD).encode(), "assets/icon/images/main.png": icon, "x_meta.json": b"{}"})
     path = tmp_path / "luna.charx"
     path.write_bytes(data)
     luna = Character.load(path)
