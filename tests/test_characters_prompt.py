@@ -9,8 +9,8 @@ import pytest
 
 from meganova.characters import (
     DEFAULT_SCAN_DEPTH,
-    CharacterBook,
     Character,
+    CharacterBook,
     CharacterCardError,
     LorebookEntry,
     estimate_tokens,

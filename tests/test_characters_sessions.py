@@ -393,7 +393,7 @@ def test_concurrent_threads_one_store(tmp_path: Path) -> None:
                 store.record_turn("shared", f"{writer}-{i}", turn)
                 store.record_turn("shared", f"{writer}-{i}", turn)
             _write_turns(path, f"own-{writer}", writer, 5)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
