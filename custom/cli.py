@@ -171,13 +171,14 @@ def _chat(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             if session.model is None:
                 session._core.model = DEFAULT_MODEL
             who = session.character.display_name if session.character is not None else "assistant"
+            user = session.user
             for message in session.history:
-                speaker = who if message.get("role") == "assistant" else args.user
+                speaker = who if message.get("role") == "assistant" else user
                 out.write(f"{speaker}: {message.get('content', '')}\n")
             out.flush()
             while True:
                 if interactive:
-                    out.write(f"{args.user}> ")
+                    out.write(f"{user}> ")
                     out.flush()
                 line = stdin.readline()
                 if not line:

@@ -156,7 +156,7 @@ def readme_blocks() -> List[str]:
     """The README's examples of chat, models, usage and billing (the MockServer example and the section
     "More of the API" run on their own, below, against the local server)."""
     more = _section("More of the API")
-    text = README.read_text().replace(more, "")
+    text = README.read_text().replace(more, "").replace(_section("Characters and sessions"), "")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     return [block for block in blocks if "MockServer" not in block]
 

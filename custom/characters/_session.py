@@ -263,6 +263,11 @@ class _SessionBase:
         return self._core.model
 
     @property
+    def user(self) -> str:
+        """The user's name (`{{user}}`)."""
+        return self._core.user
+
+    @property
     def name(self) -> Optional[str]:
         """The session's name in its store."""
         return self._core.name
