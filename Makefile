@@ -128,6 +128,7 @@ fuzz: $(BIN)/.ready
 
 demo: $(BIN)/.ready
 	$(BIN)/python examples/demo.py
+	$(BIN)/python examples/character_chat.py
 
 bench: $(BIN)/.ready
 	$(BIN)/pip install -q -r bench/requirements.txt

@@ -466,3 +466,33 @@ def test_session_json_is_plain_json(server: MockServer) -> None:
         value = json.loads(session.to_json())
         assert value["character"]["data"]["name"] == "Luna" and value["history"][0]["role"] == "assistant"
         assert os.fspath(repr(session)).startswith("ChatSession(character='Luna'")
+
+
+def test_agent_session_same_send_interface_kept_in_the_store(server: MockServer, tmp_path: Path) -> None:
+    from meganova.characters import AgentSession, AsyncAgentSession
+    from meganova.cloud import AsyncCloudAgent, CloudAgent
+    from meganova.testing import AGENT_KEY
+
+    path = str(tmp_path / "s.db")
+    with SessionStore(path) as store, CloudAgent(AGENT_KEY, base_url=server.root_url) as agent:
+        session = AgentSession(agent.conversation(), store=store, name="agent")
+        reply = session.send("Hello")
+        assert reply.response and session.conversation_id
+        session.send("And again")
+        assert [m["role"] for m in session.history] == ["user", "assistant", "user", "assistant"]
+        assert store.messages("agent") == session.history
+        conversation_id = session.conversation_id
+    with SessionStore(path) as store, CloudAgent(AGENT_KEY, base_url=server.root_url) as agent:
+        resumed = AgentSession(agent.conversation(), store=store, name="agent")
+        assert resumed.conversation_id == conversation_id and len(resumed.history) == 4
+        resumed.send("Third")
+        body = server.requests[-1].json
+        assert isinstance(body, dict) and body.get("conversation_id") == conversation_id
+
+    async def main() -> None:
+        async with AsyncCloudAgent(AGENT_KEY, base_url=server.root_url) as agent:
+            session = AsyncAgentSession(agent.conversation())
+            assert (await session.send("Hi")).response
+            assert len(session.history) == 2
+
+    asyncio.run(main())

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 
 from meganova import AsyncMegaNova, MegaNova
 from meganova.characters import (
+    AgentSession,
     Asset,
     AsyncChatSession,
     AsyncSessionStream,
@@ -79,6 +80,11 @@ async def achat(client: AsyncMegaNova) -> None:
         print(chunk.delta, end="")
     text: str = await stream.text()
     print(text)
+
+
+def agent(session: AgentSession) -> None:
+    reply = session.send("Hello")
+    print(reply.response, session.conversation_id, session.history)
 
 
 if __name__ == "__main__":

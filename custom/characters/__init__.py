@@ -26,6 +26,7 @@ legacy `<BOT>`, `<CHAR>`, `<USER>`; `{{// comments}}` are removed. Lorebook rule
 Tokens are estimated at about 4 characters a token (`estimate_tokens`), plus 4 a message.
 """
 
+from ._agent_session import AgentSession, AsyncAgentSession
 from ._card import SPEC_V2, SPEC_V3, Asset, CharacterBook, CharacterCardError, LorebookEntry
 from ._character import Character
 from ._charx import MAX_ASSET_BYTES, MAX_MEMBERS, MAX_TOTAL_BYTES
@@ -59,7 +60,9 @@ __all__ = [
     "MAX_TOTAL_BYTES",
     "SPEC_V2",
     "SPEC_V3",
+    "AgentSession",
     "Asset",
+    "AsyncAgentSession",
     "AsyncChatSession",
     "AsyncSessionStream",
     "Character",
