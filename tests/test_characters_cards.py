@@ -308,6 +308,8 @@ def test_png_itxt_and_ztxt_and_plain_json_chunks_are_read() -> None:
     assert Character.from_png(png_image([ztxt])).name == "Luna"
     plain = text_chunk("chara", json.dumps(V2_CARD, ensure_ascii=True))
     assert Character.from_png(png_image([plain])).name == "Luna"
+    utf8 = (b"tEXt", b"chara\x00" + json.dumps(V3_CARD, ensure_ascii=False).encode("utf-8"))
+    assert Character.from_png(png_image([utf8])).creator_notes_multilingual == {"en": "English notes", "ko": "메모"}
     legacy = text_chunk("character", b64(V2_CARD))
     assert Character.from_png(png_image([legacy])).name == "Luna"
 

@@ -202,8 +202,11 @@ class Character:
         if keyword is None:
             raise CharacterCardError("the PNG holds no character card (no ccv3 or chara text chunk)", "no_card")
         text = found[keyword].strip()
-        if text.startswith("{"):
-            raw = text.encode("utf-8", "surrogateescape")
+        if text.startswith("{"):  # plain JSON, not base64: its bytes as the chunk held them
+            try:
+                raw = text.encode("latin-1")
+            except UnicodeEncodeError:
+                raw = text.encode("utf-8")
         else:
             try:
                 raw = base64.b64decode("".join(text.split()), validate=True)
