@@ -496,3 +496,19 @@ def test_agent_session_same_send_interface_kept_in_the_store(server: MockServer,
             assert len(session.history) == 2
 
     asyncio.run(main())
+
+
+def test_per_call_options_go_with_every_turn_but_are_not_saved(server: MockServer, tmp_path: Path) -> None:
+    import httpx
+
+    with MegaNova(api_key=server.api_key, base_url=server.url) as client, SessionStore(str(tmp_path / "s.db")) as store:
+        session = client.chat.session(
+            model=MODEL, store=store, name="x", timeout=httpx.Timeout(30.0), max_retries=0, temperature=0.2
+        )
+        server.enqueue(status=503, headers={"Retry-After": "0"})
+        with pytest.raises(MeganovaError):
+            session.send("Hi")
+        assert len(server.requests) == 1  # max_retries=0 reached the call
+        session.send("Hi", extra_headers={"X-Test": "1"})
+        assert server.requests[-1].headers["x-test"] == "1" and server.requests[-1].json["temperature"] == 0.2
+        assert "timeout" not in session.to_json() and json.loads(session.to_json())["params"] == {"temperature": 0.2}

@@ -110,6 +110,7 @@ class TokenBudgetMemory:
 
 
 Memory = Union[WindowMemory, TokenBudgetMemory]
+_CALL_OPTIONS = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
 
 
 class _SessionCore:
@@ -154,7 +155,9 @@ class _SessionCore:
         self.user = user
         self.session_id = session_id
         self.system = system
-        self.params: Dict[str, Any] = dict(params)
+        self.params: Dict[str, Any] = {k: v for k, v in params.items() if k not in _CALL_OPTIONS}
+        self.call_options: Dict[str, Any] = {k: v for k, v in params.items() if k in _CALL_OPTIONS}
+        """Per-call options for every turn (timeout, max_retries, extra_*): not saved with the session."""
         if store is not None and name:
             store.save_state(name, self.state())
         if loaded is None and character is not None:
@@ -206,7 +209,7 @@ class _SessionCore:
         return None, True
 
     def chat_arguments(self, messages: List[Message], overrides: Mapping[str, Any]) -> Dict[str, Any]:
-        arguments: Dict[str, Any] = {**self.params, **overrides, "messages": messages}
+        arguments: Dict[str, Any] = {**self.params, **self.call_options, **overrides, "messages": messages}
         if self.model is not None:
             arguments.setdefault("model", self.model)
         if self.session_id is not None:
