@@ -496,3 +496,47 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CharacterCardError) as caught:
         Character.load(tmp_path / "nope.png")
     assert caught.value.code == "not_found"
+
+
+# --- fuzz: any bytes, any mutation of a real card: a card or a CharacterCardError, nothing else --------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("MEGANOVA_FUZZ_EXAMPLES", "300")) // 2 or 1,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+SEEDS = [
+    png_image([text_chunk("chara", b64(V2_CARD))]),
+    charx({"card.json": json.dumps(V3_CARD).encode(), "assets/icon/images/main.png": b"icon"}),
+    json.dumps(V2_CARD).encode(),
+]
+
+
+def _load_or_refuse(data: bytes) -> None:
+    try:
+        card = Character.loads(data, max_total_bytes=1 << 20, max_asset_bytes=1 << 20)
+    except CharacterCardError as exc:
+        assert exc.code and str(exc)
+        return
+    json.loads(card.to_json())  # what was read can be written
+
+
+@FUZZ
+@given(st.binary(max_size=2048))
+def test_fuzz_any_bytes(data: bytes) -> None:
+    _load_or_refuse(data)
+    _load_or_refuse(b"\x89PNG\r\n\x1a\n" + data)
+    _load_or_refuse(b"PK\x03\x04" + data)
+
+
+@FUZZ
+@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), max_size=8))
+def test_fuzz_mutated_cards(seed: bytes, changes: List[Tuple[int, int]]) -> None:
+    data = bytearray(seed)
+    for position, value in changes:
+        data[position % len(data)] = value
+    _load_or_refuse(bytes(data))
+    _load_or_refuse(bytes(data[: len(data) // 2]))
