@@ -540,3 +540,35 @@ def test_fuzz_mutated_cards(seed: bytes, changes: List[Tuple[int, int]]) -> None
         data[position % len(data)] = value
     _load_or_refuse(bytes(data))
     _load_or_refuse(bytes(data[: len(data) // 2]))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(
+    st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=4),
+    st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=4),
+    st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=4),
+    st.sampled_from([V2_CARD, V3_CARD]),
+    st.sampled_from([None, 2]),
+)
+def test_fuzz_unknown_fields_survive_byte_for_byte(
+    top: Dict[str, Any], data: Dict[str, Any], extensions: Dict[str, Any], base: Dict[str, Any], indent: Any
+) -> None:
+    card = json.loads(json.dumps(base))
+    card.update({k: v for k, v in top.items() if k not in card})
+    known = set(V2_CARD["data"]) | set(V3_CARD["data"])  # a known field with a random value is a bad card
+    card["data"].update({k: v for k, v in data.items() if k not in card["data"] and k not in known})
+    card["data"]["extensions"] = extensions
+    text = json.dumps(card, indent=indent)
+    character = Character.from_json(text)
+    assert character.to_json() == text
+    character.name = character.name + "!"  # one change: everything else as read
+    out = json.loads(character.to_json())
+    card["data"]["name"] += "!"
+    assert out == card

@@ -149,15 +149,16 @@ def test_chat_repl_from_a_pipe_keeps_the_session(tmp_path: Path) -> None:
     args = ["chat", "--mock", "--character", str(card), "--session", "ana", "--store", store, "--user", "Ana"]
     done = run(args, stdin="Hi Luna\n\nHow is the pier?\n")
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0] == "Luna: Evening, Ana."
-    assert len(lines) == 3 and lines[1].startswith("Luna: ") and lines[2].startswith("Luna: ")
     with SessionStore(store) as sessions:
         messages = sessions.messages("ana")
     assert [m["role"] for m in messages] == ["assistant", "user", "assistant", "user", "assistant"]
-    assert messages[2]["content"] == lines[1][len("Luna: ") :]
+    assert messages[0]["content"] == "Evening, Ana." and messages[2]["content"] and messages[4]["content"]
+    # What was streamed to the terminal is what the store holds.
+    assert done.stdout == "".join(f"Luna: {messages[i]['content']}\n" for i in (0, 2, 4))
     again = run(["chat", "--mock", "--session", "ana", "--store", store], stdin="/quit\n")
-    assert again.returncode == 0 and again.stdout.splitlines()[:3] == ["Luna: Evening, Ana.", "Ana: Hi Luna", lines[1]]
+    speakers = ["Luna", "Ana", "Luna", "Ana", "Luna"]
+    assert again.returncode == 0
+    assert again.stdout == "".join(f"{who}: {m['content']}\n" for who, m in zip(speakers, messages))
     plain = run(["chat", "--mock"], stdin="Hello\n")  # no character, no session: EOF ends it
     assert plain.returncode == 0 and plain.stdout.startswith("assistant: ")
 
@@ -239,7 +240,7 @@ def test_example_character_chat_runs() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[1] == "Luna: *Luna looks up from the steam.* Evening, Ana. Hungry?"
-    assert sum(line.startswith("Luna: ") for line in lines) == 3
+    assert sum(line.startswith("Luna: ") for line in lines) >= 3
     assert lines[-1] == "(the session 'ana' holds 5 messages)"
 
 
@@ -270,7 +271,7 @@ def test_readme_characters_section_runs(tmp_path: Path, server: MockServer, monk
     with contextlib.redirect_stdout(out):
         exec(compile(block, "<README characters>", "exec"), {"__name__": "__example__"})
     lines = out.getvalue().splitlines()
-    assert lines[0] == "Evening, Ana." and len(lines) == 2 and lines[1]
+    assert lines[0] == "Evening, Ana." and len(lines) >= 2 and lines[1]
     assert server.requests[-1].json["messages"][0]["role"] == "system"
     with SessionStore(str(tmp_path / "chats.db")) as store:
         assert len(store.messages("ana")) == 3
