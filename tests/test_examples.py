@@ -163,7 +163,6 @@ def readme_blocks() -> List[str]:
 
 @pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
 def test_readme_more_of_the_api_runs_against_the_local_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import meganova.cloud
     from meganova.testing import MockServer
 
     blocks = re.findall(r"```python\n(.*?)```", _section("More of the API"), flags=re.DOTALL)
@@ -171,7 +170,7 @@ def test_readme_more_of_the_api_runs_against_the_local_server(monkeypatch: pytes
     with MockServer(agent_keys=("agent_YOUR_KEY",)) as server:
         monkeypatch.setenv("MEGANOVA_API_KEY", server.api_key)
         monkeypatch.setenv("MEGANOVA_BASE_URL", server.url)
-        monkeypatch.setattr(meganova.cloud, "STUDIO_URL", server.root_url)
+        monkeypatch.setenv("MEGANOVA_STUDIO_BASE_URL", server.root_url)
         monkeypatch.chdir(tmp_path)
         output = _run("\n".join(blocks))
         paths = {r.path for r in server.requests}

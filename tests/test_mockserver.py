@@ -236,12 +236,10 @@ def test_chat_max_tokens_and_n(client: httpx.Client) -> None:
     ("body", "param"),
     [
         ({"model": FLASH}, "messages"),
-        ({"model": FLASH, "messages": []}, "messages"),
         ({"model": FLASH, "messages": "hi"}, "messages"),
         ({"model": FLASH, "messages": [{"content": "hi"}]}, "messages"),
         ({"model": FLASH, "messages": [{"role": "wizard", "content": "hi"}]}, "messages"),
         ({"model": FLASH, "messages": ["hi"]}, "messages"),
-        ({"messages": HELLO}, "model"),
         ({"model": FLASH, "messages": HELLO, "temperature": 2.5}, "temperature"),
         ({"model": FLASH, "messages": HELLO, "temperature": -0.1}, "temperature"),
         ({"model": FLASH, "messages": HELLO, "max_tokens": 0}, "max_tokens"),
@@ -253,6 +251,18 @@ def test_chat_max_tokens_and_n(client: httpx.Client) -> None:
 def test_chat_validation_422(client: httpx.Client, body: Dict[str, Any], param: str) -> None:
     response = client.post("/chat/completions", json=body)
     error = standard_error(response, 422, "invalid_request_error", "validation_error")
+    assert error["param"] == param
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "param"),
+    [
+        ({"model": FLASH, "messages": []}, "invalid_messages", "messages"),
+        ({"messages": HELLO}, "missing_model", "model"),
+    ],
+)
+def test_chat_validation_400(client: httpx.Client, body: Dict[str, Any], code: str, param: str) -> None:
+    error = standard_error(client.post("/chat/completions", json=body), 400, "invalid_request_error", code)
     assert error["param"] == param
 
 
@@ -1315,7 +1325,7 @@ def test_agent_chat_completions_json_and_stream(server: MockServer) -> None:
         text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
         assert text == content
         missing = http.post("/chat/completions", json={"messages": []})
-        assert standard_error(missing, 422, "invalid_request_error", "validation_error")["param"] == "messages"
+        assert standard_error(missing, 400, "invalid_request_error", "invalid_messages")["param"] == "messages"
 
 
 # --- fault scripts apply to the next request, whatever its path ---------------------------------------

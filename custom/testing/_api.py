@@ -215,7 +215,9 @@ def luna_reply(last_user_message: str, choice: int = 0) -> str:
 
 
 def validate_chat(body: Any) -> Optional[Answer]:
-    """The 422 answer for a chat request body that is not valid, or None."""
+    """The answer for a chat request body that is not valid, or None: 400 for empty `messages`
+    (`invalid_messages`) and a missing `model` without `session_id` (`missing_model`), as the spec's
+    example says, else 422 `validation_error`; each names the field in `param`."""
     if not isinstance(body, dict):
         return invalid("The body must be a JSON object", None)
     messages = body.get("messages")
@@ -223,8 +225,8 @@ def validate_chat(body: Any) -> Optional[Answer]:
         return invalid("'messages' is required", "messages")
     if not isinstance(messages, list):
         return invalid("'messages' must be a list", "messages")
-    if not messages:
-        return invalid("'messages' must not be empty", "messages")
+    if not messages:  # the spec's own example of a 400
+        return error_answer(400, "'messages' must not be empty", code="invalid_messages", param="messages")
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             return invalid(f"'messages[{index}]' must be an object", "messages")
@@ -242,7 +244,9 @@ def validate_chat(body: Any) -> Optional[Answer]:
         return invalid("'session_id' must be a string", "session_id")
     if model is None:
         if session_id is None:
-            return invalid("'model' is required unless 'session_id' is given", "model")
+            return error_answer(
+                400, "'model' is required unless 'session_id' is given", code="missing_model", param="model"
+            )
     elif not isinstance(model, str) or not model:
         return invalid("'model' must be a non-empty string", "model")
     for name, low, high in (

@@ -31,6 +31,10 @@ _ChatResponse = _t.read_model("chat_response", "ChatResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.chat_choice import ChatChoice  # noqa: F401
     from ...models.chat_request import ChatRequest  # noqa: F401
     from ...models.chat_request_message import ChatRequestMessage  # noqa: F401
@@ -58,6 +62,12 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         `parse()`) instead of the model."""
         return ChatResourceWithRawResponse(self)
 
+    @property
+    def with_streaming_response(self) -> ChatResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return ChatResourceWithStreamingResponse(self)
+
     @overload
     def create(
         self,
@@ -75,6 +85,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -105,6 +117,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -135,6 +149,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -164,6 +180,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -186,6 +204,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -212,6 +232,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -252,6 +274,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -274,6 +298,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -302,6 +328,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -317,6 +345,144 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
             ),
         )
         return opened
+
+
+class ChatResourceWithStreamingResponse(Generic[StreamT]):
+    """`ChatResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: ChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> ChatResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[ChatResponse]:
+        """`create()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().create(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[StreamT]:
+        """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `response.parse()` the stream object instead."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().stream(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class ChatResourceWithRawResponse(Generic[StreamT]):
@@ -342,6 +508,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -372,6 +540,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -402,6 +572,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -431,6 +603,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -460,6 +634,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,
@@ -473,6 +649,66 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
 
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = self._resource._raw_twin().stream(
+            messages=messages,
+            model=model,
+            session_id=session_id,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stream_options=stream_options,
+            stop=stop,
+            n=n,
+            seed=seed,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened
+
 
 class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
     """The `chat` operations, for `AsyncMegaNova` (each method is awaited)."""
@@ -485,6 +721,14 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncChatResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(
+        self,
+    ) -> AsyncChatResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncChatResourceWithStreamingResponse(self)
 
     @overload
     async def create(
@@ -503,6 +747,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -533,6 +779,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -563,6 +811,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -592,6 +842,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -614,6 +866,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -640,6 +894,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -680,6 +936,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -702,6 +960,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         Args:
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
@@ -730,6 +990,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -745,6 +1007,144 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
             ),
         )
         return opened
+
+
+class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
+    """`AsyncChatResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncChatResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[ChatResponse]:
+        """`create()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().create(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[StreamT]:
+        """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `await response.parse()` the stream object instead."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().stream(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncChatResourceWithRawResponse(Generic[StreamT]):
@@ -770,6 +1170,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -800,6 +1202,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -830,6 +1234,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -859,6 +1265,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -888,6 +1296,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,
@@ -900,3 +1310,63 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
             extra_body=extra_body,
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
+
+    async def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = await self._resource._raw_twin().stream(
+            messages=messages,
+            model=model,
+            session_id=session_id,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stream_options=stream_options,
+            stop=stop,
+            n=n,
+            seed=seed,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened

@@ -274,7 +274,9 @@ def request(
     user_id: Optional[str] = None,
     api_key: Optional[str] = None,
 ) -> _t.Request:
-    """The `GET /usage/summary` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /usage/summary` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     params: dict[str, Any] = {}
     params["from"] = _t.datetime_param(from_, "from_")
     params["to"] = _t.datetime_param(to, "to")
