@@ -13,10 +13,11 @@ PY39 := $(call PYENV_PY,3.9)
 PY313 := $(call PYENV_PY,3.13)
 SOURCES := $(shell find meganova custom -name '*.py' -o -name 'py.typed') setup.py pyproject.toml
 
-.PHONY: help generate check-generated lint lint-spec test test-dev test-wheels check-pythons demo fuzz bench clean
+.PHONY: help wheel generate check-generated lint lint-spec test test-dev test-wheels check-pythons demo fuzz bench clean
 
 help:
 	@echo "make demo             run the README examples against the local MegaNova server (no API key needed)"
+	@echo "make wheel            build the wheel into dist/ (pip install dist/meganova-*.whl)"
 	@echo "make test             everything CI runs: generated code, spec, lint, types, tests on Python 3.9 and 3.13"
 	@echo "make generate         regenerate meganova/ from openapi/meganova.yaml and generator/"
 	@echo "make check-generated  fail if meganova/ differs from a fresh generation"
@@ -76,18 +77,19 @@ lint: $(BIN)/.ready $(TOOLS)/.ready
 	ln -s "$$PWD/custom" build/typecheck/meganova/custom
 	ln -s "$$PWD/custom/testing" build/typecheck/meganova/testing
 	ln -s "$$PWD/custom/cloud" build/typecheck/meganova/cloud
+	ln -s "$$PWD/custom/agents" build/typecheck/meganova/agents
 	ln -s "$$PWD/custom/characters" build/typecheck/meganova/characters
 	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom  # custom/testing included (installed as meganova.testing)
 	@# What users' type checkers see: a script using every public attribute, and the README's examples.
 	$(BIN)/python tests/extract_readme_examples.py build/typecheck/readme_examples.py
-	cp tests/typecheck_usage.py tests/typecheck_characters.py build/typecheck/
-	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml typecheck_usage.py typecheck_characters.py readme_examples.py
+	cp tests/typecheck_usage.py tests/typecheck_tools.py tests/typecheck_characters.py build/typecheck/
+	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml typecheck_usage.py typecheck_tools.py typecheck_characters.py readme_examples.py
 	@# pyright (strict: no error, no Unknown) reads a real copy of the package as installed, and the
 	@# dependencies from .venv's site-packages (not .venv itself: its editable install maps meganova/ only).
 	rm -rf build/pyright && mkdir -p build/pyright && cp -rL build/typecheck/meganova build/pyright/
-	cp build/typecheck/typecheck_usage.py build/typecheck/typecheck_characters.py build/typecheck/readme_examples.py build/pyright/
+	cp build/typecheck/typecheck_usage.py build/typecheck/typecheck_tools.py build/typecheck/typecheck_characters.py build/typecheck/readme_examples.py build/pyright/
 	echo '{"pythonVersion": "3.9", "extraPaths": ["'"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"'"]}' > build/pyright/pyrightconfig.json
-	cd build/pyright && ../../$(TOOLS)/node_modules/.bin/pyright typecheck_usage.py typecheck_characters.py readme_examples.py
+	cd build/pyright && ../../$(TOOLS)/node_modules/.bin/pyright typecheck_usage.py typecheck_tools.py typecheck_characters.py readme_examples.py
 
 # --- tests ---------------------------------------------------------------------------------------
 # The suite runs against the built wheel, installed into fresh venvs on Python 3.9 and 3.13, so that a
@@ -95,6 +97,9 @@ lint: $(BIN)/.ready $(TOOLS)/.ready
 dist/.wheel: $(BIN)/.ready $(SOURCES)
 	rm -rf dist && $(BIN)/python -m build --wheel --outdir dist . >/dev/null
 	touch $@
+
+wheel: dist/.wheel
+	@ls dist/*.whl
 
 define TEST_ON
 	rm -rf .venv-test-$(1)

@@ -17,10 +17,11 @@ setup(
         + _packages(
             "meganova.custom",
             "custom",
-            exclude=("testing", "testing.*", "cloud", "cloud.*", "characters", "characters.*"),
+            exclude=("testing", "testing.*", "cloud", "cloud.*", "agents", "agents.*", "characters", "characters.*"),
         )
         + _packages("meganova.testing", "custom/testing")
         + _packages("meganova.cloud", "custom/cloud")
+        + _packages("meganova.agents", "custom/agents")
         + _packages("meganova.characters", "custom/characters")
     ),
     package_dir={
@@ -28,6 +29,7 @@ setup(
         "meganova.custom": "custom",
         "meganova.testing": "custom/testing",
         "meganova.cloud": "custom/cloud",
+        "meganova.agents": "custom/agents",
         "meganova.characters": "custom/characters",
     },
 )

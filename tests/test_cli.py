@@ -263,7 +263,6 @@ def test_readme_characters_section_runs(tmp_path: Path, server: MockServer, monk
     section = text[start : text.index("\n## ", start + 1)]
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert len(block.strip().splitlines()) <= 12
-    png_card(tmp_path / "luna.png")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MEGANOVA_API_KEY", server.api_key or "")
     monkeypatch.setenv("MEGANOVA_BASE_URL", server.url)
@@ -273,5 +272,6 @@ def test_readme_characters_section_runs(tmp_path: Path, server: MockServer, monk
     lines = out.getvalue().splitlines()
     assert lines[0] == "Evening, Ana." and len(lines) >= 2 and lines[1]
     assert server.requests[-1].json["messages"][0]["role"] == "system"
+    assert json.loads((tmp_path / "luna.json").read_text())["data"]["name"] == "Luna"
     with SessionStore(str(tmp_path / "chats.db")) as store:
         assert len(store.messages("ana")) == 3

@@ -31,6 +31,7 @@ class ChatRequest(_t.Model):
             required=True,
         )
     )
+    """The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages)."""
 
     model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
     """The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given."""
@@ -43,42 +44,52 @@ class ChatRequest(_t.Model):
     temperature: Optional[float] = _attrs_field(
         metadata=_t.json_field("temperature", _t.read_float)
     )
+    """Sampling temperature, 0 to 2; higher is more varied, lower more focused."""
 
     top_p: Optional[float] = _attrs_field(
         metadata=_t.json_field("top_p", _t.read_float)
     )
+    """Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability."""
 
     max_tokens: Optional[int] = _attrs_field(
         metadata=_t.json_field("max_tokens", _t.read_int)
     )
+    """The most tokens the answer may have; a longer one stops with `finish_reason` `length`."""
 
     stream: Optional[bool] = _attrs_field(
         metadata=_t.json_field("stream", _t.read_bool)
     )
+    """Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`."""
 
     stream_options: Optional[StreamOptions] = _attrs_field(
         metadata=_t.json_field(
             "stream_options", _t.read_model("stream_options", "StreamOptions")
         )
     )
+    """Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage."""
 
     stop: Optional[Union[str, list[str]]] = _attrs_field(
         metadata=_t.json_field(
             "stop", _t.read_union(_t.read_str, _t.read_list(_t.read_str))
         )
     )
+    """A sequence (or a list of them) where the model stops; the answer does not contain it."""
 
     n: Optional[int] = _attrs_field(metadata=_t.json_field("n", _t.read_int))
+    """How many answers (choices) to make for the conversation."""
 
     seed: Optional[int] = _attrs_field(metadata=_t.json_field("seed", _t.read_int))
+    """Sample deterministically, as far as the model allows; the same seed and request give the same answer."""
 
     presence_penalty: Optional[float] = _attrs_field(
         metadata=_t.json_field("presence_penalty", _t.read_float)
     )
+    """-2 to 2; positive values favour tokens not yet in the text (new topics)."""
 
     frequency_penalty: Optional[float] = _attrs_field(
         metadata=_t.json_field("frequency_penalty", _t.read_float)
     )
+    """-2 to 2; positive values penalise tokens by how often they already appear (less repetition)."""
 
     logprobs: Optional[bool] = _attrs_field(
         metadata=_t.json_field("logprobs", _t.read_bool)
@@ -95,6 +106,8 @@ class ChatRequest(_t.Model):
             "tools", _t.read_list(_t.read_model("tool_definition", "ToolDefinition"))
         )
     )
+    """Functions the model may call: `[{"type": "function", "function": {"name", "description",
+    "parameters"}}]`, `parameters` a JSON Schema."""
 
     tool_choice: Optional[Union[str, ToolChoiceObject]] = _attrs_field(
         metadata=_t.json_field(
@@ -112,6 +125,8 @@ class ChatRequest(_t.Model):
             "response_format", _t.read_model("response_format", "ResponseFormat")
         )
     )
+    """`{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+    "schema", "strict"}}` for JSON valid against a schema."""
 
     user: Optional[str] = _attrs_field(metadata=_t.json_field("user", _t.read_str))
     """An id of the end user, for abuse monitoring and usage grouping."""

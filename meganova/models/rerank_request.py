@@ -25,6 +25,7 @@ class RerankRequest(_t.Model):
     query: str = _attrs_field(
         metadata=_t.json_field("query", _t.read_str, required=True)
     )
+    """What the documents are ranked against."""
 
     documents: list[Union[str, RerankRequestDocumentsItemType1]] = _attrs_field(
         metadata=_t.json_field(

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 @_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ResponseFormat(_t.Model):
-    """A `ResponseFormat` object of the MegaNova API.
+    """`{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name", "schema",
+    "strict"}}` for JSON valid against a schema.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """

@@ -12,7 +12,7 @@ from .. import types as _t
 
 @_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class StreamOptions(_t.Model):
-    """A `StreamOptions` object of the MegaNova API.
+    """Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """

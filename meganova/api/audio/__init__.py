@@ -93,6 +93,7 @@ class AudioResource(_t.SyncResource):
             response_format: The form of the transcription.
             prompt: Text that guides the style or spelling (names, terms).
             temperature: Sampling temperature.
+            filename: The file name sent with the upload; by default the path's or the file object's name.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
@@ -193,7 +194,17 @@ class AudioResource(_t.SyncResource):
         **extra_fields: Any,
     ) -> int:
         """`tts()`, writing the answer to `file` (a path, or a binary file object) as it arrives,
-        instead of returning it: the number of bytes written."""
+        instead of returning it: the number of bytes written.
+
+        Args:
+            file: Where the answer is written: a path (created or replaced), or a binary file object.
+            input: The text to speak.
+            model: The text-to-speech model id.
+            voice: The voice, e.g. `af_heart` (model-dependent).
+            response_format: The audio format of the answer.
+            speed: 1.0 is normal speed.
+
+        """
         from . import create_speech as _op
 
         request = self._before_request(
@@ -458,6 +469,7 @@ class AsyncAudioResource(_t.AsyncResource):
             response_format: The form of the transcription.
             prompt: Text that guides the style or spelling (names, terms).
             temperature: Sampling temperature.
+            filename: The file name sent with the upload; by default the path's or the file object's name.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
@@ -558,7 +570,17 @@ class AsyncAudioResource(_t.AsyncResource):
         **extra_fields: Any,
     ) -> int:
         """`tts()`, writing the answer to `file` (a path, or a binary file object) as it arrives,
-        instead of returning it: the number of bytes written."""
+        instead of returning it: the number of bytes written.
+
+        Args:
+            file: Where the answer is written: a path (created or replaced), or a binary file object.
+            input: The text to speak.
+            model: The text-to-speech model id.
+            voice: The voice, e.g. `af_heart` (model-dependent).
+            response_format: The audio format of the answer.
+            speed: 1.0 is normal speed.
+
+        """
         from . import create_speech as _op
 
         request = self._before_request(

@@ -202,11 +202,27 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
             logprobs: Return the log probability of each output token (in `choices[].logprobs`).
             top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
@@ -296,11 +312,27 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
             logprobs: Return the log probability of each output token (in `choices[].logprobs`).
             top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
@@ -864,11 +896,27 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
             logprobs: Return the log probability of each output token (in `choices[].logprobs`).
             top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
@@ -958,11 +1006,27 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
             logprobs: Return the log probability of each output token (in `choices[].logprobs`).
             top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and

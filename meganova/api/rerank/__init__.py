@@ -83,6 +83,7 @@ class RerankResource(_t.SyncResource):
         relevant first (`top_n` of them when given). `index` is the document's position in `documents`.
 
         Args:
+            query: What the documents are ranked against.
             documents: Texts, or objects (their `text` field is ranked).
             model: The reranker model id, e.g. `BAAI/bge-reranker-v2-m3`.
             top_n: Answer with only the `top_n` most relevant documents.
@@ -243,6 +244,7 @@ class AsyncRerankResource(_t.AsyncResource):
         relevant first (`top_n` of them when given). `index` is the document's position in `documents`.
 
         Args:
+            query: What the documents are ranked against.
             documents: Texts, or objects (their `text` field is ranked).
             model: The reranker model id, e.g. `BAAI/bge-reranker-v2-m3`.
             top_n: Answer with only the `top_n` most relevant documents.

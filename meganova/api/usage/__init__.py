@@ -78,6 +78,7 @@ class UsageResource(_t.SyncResource):
         Args:
             from_: Start of the range (inclusive), ISO 8601.
             to: End of the range (exclusive), ISO 8601.
+            group_by: Split the totals into groups (by model, user, api_key or day).
             user_id: Only usage of this end user.
             api_key: Only usage of this API key (its id, not the secret).
 
@@ -323,6 +324,7 @@ class AsyncUsageResource(_t.AsyncResource):
         Args:
             from_: Start of the range (inclusive), ISO 8601.
             to: End of the range (exclusive), ISO 8601.
+            group_by: Split the totals into groups (by model, user, api_key or day).
             user_id: Only usage of this end user.
             api_key: Only usage of this API key (its id, not the secret).
 
