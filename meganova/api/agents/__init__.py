@@ -818,7 +818,7 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
         )
         return answer
 
-    async def completions_stream(
+    def completions_stream(
         self,
         agent_key: str,
         messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
@@ -846,8 +846,9 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
 
-        The answer as a stream, `completions(..., stream=True)`: the request is sent now, so an HTTP error
-        (after retries) raises here, not at the first iteration.
+        The answer as a stream, `completions(..., stream=True)`, called without `await`: the arguments are
+        checked now; the request is sent by `await stream`, `async with stream` or the first `async for`
+        (each gives the same stream), so an HTTP error (after retries) raises there.
         """
         from . import agent_chat_completions as _op
 
@@ -863,7 +864,7 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
                 **extra_fields,
             ),
         )
-        opened: StreamT = await self._client._stream(
+        opened: StreamT = self._client._stream(
             request,
             self._stream_class,
             _t.CallOptions(

@@ -665,7 +665,7 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         )
         return answer
 
-    async def stream(
+    def stream(
         self,
         *,
         messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
@@ -709,8 +709,9 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
 
-        The answer as a stream, `create(..., stream=True)`: the request is sent now, so an HTTP error
-        (after retries) raises here, not at the first iteration.
+        The answer as a stream, `create(..., stream=True)`, called without `await`: the arguments are
+        checked now; the request is sent by `await stream`, `async with stream` or the first `async for`
+        (each gives the same stream), so an HTTP error (after retries) raises there.
         """
         from . import create_chat_completion as _op
 
@@ -737,7 +738,7 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 **extra_fields,
             ),
         )
-        opened: StreamT = await self._client._stream(
+        opened: StreamT = self._client._stream(
             request,
             self._stream_class,
             _t.CallOptions(
