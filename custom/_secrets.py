@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import threading
@@ -190,6 +191,8 @@ def scrub(value: Any, secrets: Union[Secrets, Secret, str, None]) -> Any:
         parent, key, item = todo.pop()
         if isinstance(item, str):
             parent[key] = found.text(item)
+        elif isinstance(item, (bytes, bytearray)):
+            parent[key] = found.bytes(bytes(item))
         elif isinstance(item, dict):
             copy: dict[Any, Any] = {}
             parent[key] = copy
@@ -214,7 +217,8 @@ _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 def proxy_credentials(environ: Optional[Any] = None) -> Tuple[Secret, ...]:
     """The user names and passwords in the proxy URLs of the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
-    `ALL_PROXY`, any case), as sent and percent-decoded, and the whole `user:password` pair."""
+    `ALL_PROXY`, any case), as sent and percent-decoded, the whole `user:password` pair, and its base64
+    form (what `Proxy-Authorization: Basic` carries)."""
     env = os.environ if environ is None else environ
     found: List[Secret] = []
     for name, url in env.items():
@@ -222,6 +226,8 @@ def proxy_credentials(environ: Optional[Any] = None) -> Tuple[Secret, ...]:
             continue
         userinfo = url.split("://", 1)[-1].rsplit("@", 1)[0]
         parts = [userinfo, *userinfo.split(":", 1)]
+        decoded = ":".join(unquote(part) for part in userinfo.split(":", 1))
+        parts.append(base64.b64encode(decoded.encode()).decode())
         for part in parts:
             for form in dict.fromkeys((part, unquote(part))):
                 if len(form) >= 3:  # a name of one or two letters would mask half of every line
