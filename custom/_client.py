@@ -37,8 +37,8 @@ from ._options import (
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from ._raw_response import raw_answer
 from ._request import Uploads, build_request
-from ._secrets import Secret, install_log_filter
 from ._response import is_event_stream, not_an_event_stream, parse_answer
+from ._secrets import Secret, install_log_filter
 from ._streaming import ChatStreamState, open_stream, release_deferred
 from ._transport import AsyncSender, RetryState, SyncSender, connection_error
 from .errors import MeganovaError

@@ -193,13 +193,15 @@ class ClientOptions:
 
     @headers.default
     def _build_headers(self) -> Mapping[str, str]:
-        headers = RedactedHeaders({
-            "Authorization": f"Bearer {self.api_key.reveal()}",
-            "User-Agent": user_agent(self.user_agent_extra),
-            "X-MN-SDK": "python",
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip, deflate",  # the encodings our body reader decodes in bounded steps
-        })
+        headers = RedactedHeaders(
+            {
+                "Authorization": f"Bearer {self.api_key.reveal()}",
+                "User-Agent": user_agent(self.user_agent_extra),
+                "X-MN-SDK": "python",
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",  # the encodings our body reader decodes in bounded steps
+            }
+        )
         if not self.send_api_key:
             del headers["Authorization"]
         if self.region and self.region != "auto":

@@ -4,8 +4,9 @@ Feed it bytes as they arrive, in pieces of any size; it returns the events compl
 the input: a piece without a line end is only stored, never re-scanned. Lines end with LF, CR or CRLF,
 even when a CRLF (or a multi-byte character) is split across two pieces. `data:` lines of one event are
 joined with "\\n"; a UTF-8 byte order mark at the very start of the stream is skipped (even split across
-pieces), as the specification says; comment lines (`: ping`) are dropped; `event:`, `id:` and `retry:` are kept; a `retry:`
-that is not a plain decimal number Python can read (5,000 digits, say) is ignored, as the specification says.
+pieces), as the specification says; comment lines (`: ping`) are dropped; `event:`, `id:` and `retry:` are
+kept; a `retry:` that is not a plain decimal number Python can read (5,000 digits, say) is ignored, as the
+specification says.
 
 Memory is bounded: one line, and one event's data, may hold at most `MAX_EVENT_BYTES` (16 MiB). The bytes
 are counted as they arrive (a line without an end is only stored, counted); past the cap the decoder drops

@@ -77,8 +77,8 @@ from typing import (
 import attrs
 import httpx
 
-from ._sse import ServerSentEvent, SSEDecoder
 from ._secrets import Secrets, as_secrets, scrub, secrets_of
+from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import cause_of, connection_error
 from .errors import (
     APIConnectionError,

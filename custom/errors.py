@@ -45,6 +45,7 @@ __all__ = [
     "MASK",
 ]
 
+
 class MeganovaError(Exception):
     """The base of every error the SDK raises.
 

@@ -22,7 +22,9 @@ KEY = "sk-multipart-0123456789"
 
 def transcribed(conn: socket.socket, request: Any) -> bool:
     body = b'{"text": "Welcome to Neon Harbor."}'
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
     return True
 
 
@@ -80,10 +82,12 @@ def test_a_mime_type_with_a_line_break_or_nul_is_refused_before_sending(
 
 
 def test_good_part_headers_are_sent_as_given(mode: str, server: HostileServer) -> None:
-    answer = call(mode, server.url, File(io.BytesIO(b"RIFF-audio"), "Neon Harbor – welcome.wav", "audio/wav"))
+    answer = call(
+        mode, server.url, File(io.BytesIO(b"RIFF-audio"), "Neon Harbor \u00e9t\u00e9 welcome.wav", "audio/wav")
+    )
     assert answer.text == "Welcome to Neon Harbor."
     body = server.requests[0].body
-    assert b'filename="Neon Harbor \xe2\x80\x93 welcome.wav"' in body and b"Content-Type: audio/wav\r\n" in body
+    assert b'filename="Neon Harbor \xc3\xa9t\xc3\xa9 welcome.wav"' in body and b"Content-Type: audio/wav\r\n" in body
 
 
 def test_a_file_object_is_sent_from_its_current_position_on_every_attempt(mode: str) -> None:

@@ -237,9 +237,7 @@ def agent_calls_logged(server: MockServer, mode: str) -> None:
     asyncio.run(main())
 
 
-def test_no_log_record_of_httpx_httpcore_or_meganova_shows_a_key(
-    mode: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_no_log_record_of_httpx_httpcore_or_meganova_shows_a_key(mode: str, caplog: pytest.LogCaptureFixture) -> None:
     # a real handler too, as an app configures one (on the root logger, formatting every record)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

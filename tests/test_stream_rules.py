@@ -103,12 +103,9 @@ def test_a_leading_bom_is_skipped_and_the_first_event_kept(surface: str, mode: s
     ],
     ids=["cut-in-data", "no-blank-line", "cut-in-done", "cut-in-a-comment-line"],
 )
-def test_a_body_that_ends_inside_an_event_raises_even_after_finish_reason(
-    surface: str, mode: str, pieces: Any
-) -> None:
-    with HostileServer(writes(*pieces)) as server:
-        with pytest.raises(APIConnectionError, match="cut off"):
-            text_of(surface, mode, server.url)
+def test_a_body_that_ends_inside_an_event_raises_even_after_finish_reason(surface: str, mode: str, pieces: Any) -> None:
+    with HostileServer(writes(*pieces)) as server, pytest.raises(APIConnectionError, match="cut off"):
+        text_of(surface, mode, server.url)
 
 
 @pytest.mark.parametrize("surface", SURFACES)
@@ -124,7 +121,9 @@ def test_the_decoder_skips_a_bom_split_at_every_byte() -> None:
         events = decoder.feed(body[:cut]) + decoder.feed(body[cut:])
         assert [e.data for e in events] == [b"one", b"two"] and not decoder.pending
     decoder = SSEDecoder()
-    assert [e.data for e in decoder.feed(b"data: \xef\xbb\xbfinside\n\n")] == [b"\xef\xbb\xbfinside"]  # only at the start
+    assert [e.data for e in decoder.feed(b"data: \xef\xbb\xbfinside\n\n")] == [
+        b"\xef\xbb\xbfinside"
+    ]  # only at the start
     decoder = SSEDecoder()
     decoder.feed(b"data: x\n\n")
     assert decoder.feed(BOM + b"data: y\n\n") == []  # a BOM later is no BOM: its line is an unknown field
@@ -178,7 +177,8 @@ def test_openai_shaped_streams_give_the_usage_once(mock: MockServer, mode: str) 
 
         async def main() -> Any:
             async with AsyncMegaNova(api_key=KEY, base_url=mock.url) as client:
-                async with await client.chat.completions.create(**kwargs) as opened:
+                opened = await client.chat.completions.create(**kwargs)
+                async with opened:
                     return opened, [c async for c in opened]
 
         stream, chunks = asyncio.run(main())
