@@ -12,6 +12,7 @@ awaited form, `async for` straight on it; `aclose()` (and `close()`)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from typing import Any, Callable, List
@@ -238,3 +239,29 @@ def test_aclose_releases_a_stream_and_one_never_opened_is_never_sent(mock: MockS
     first, left = asyncio.run(main())
     assert first.delta is not None and left == []
     assert len([r for r in mock.requests if r.path.endswith("/chat/completions")]) == 4  # not the unopened one
+
+
+def test_finish_reason_is_said_once_per_choice_even_when_the_server_repeats_it() -> None:
+    from meganova.custom._streaming import ChatStreamState
+
+    def sent(index: int, content: str, finish: Any = None, usage: Any = None) -> bytes:
+        body: Any = {"id": "c", "choices": [{"index": index, "delta": {"content": content}, "finish_reason": finish}]}
+        if usage is not None:
+            body["usage"] = usage
+        return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+    usage = {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}
+    state = ChatStreamState("r")
+    chunks = state.feed(
+        sent(0, "a")
+        + sent(1, "b")
+        + sent(0, "", "stop")
+        + sent(1, "", "length")
+        + sent(0, "", "stop", usage)  # a server that says it again, with the usage
+        + sent(1, "", "length")
+        + DONE
+    )
+    assert [(c.index, c.finish_reason) for c in chunks if c.finish_reason] == [(0, "stop"), (1, "length")]
+    assert [c.usage.total_tokens for c in chunks if c.usage is not None] == [6]
+    final = state.final_response()
+    assert [c.finish_reason for c in final.choices] == ["stop", "length"] and final.usage.total_tokens == 6
