@@ -277,6 +277,10 @@ _SNAPSHOT: Tuple[weakref.ref[Secret], ...] = ()
 """The secrets alive in the process, for the log filter (weak: a client's go with it)."""
 
 
+_CACHE: Tuple[Tuple[weakref.ref[Secret], ...], Secrets] = ((), NO_SECRETS)
+"""The snapshot `live_secrets` last read, and what it built from it."""
+
+
 def _register(secret: Secret) -> None:
     global _SNAPSHOT
     with _LOCK:
@@ -295,8 +299,17 @@ def _forget(ref: weakref.ref[Secret]) -> None:
 
 
 def live_secrets() -> Secrets:
-    """Every `Secret` alive in the process."""
-    return Secrets(secret for secret in (ref() for ref in _SNAPSHOT) if secret is not None)
+    """Every `Secret` alive in the process (built again only when one came or went)."""
+    global _CACHE
+    snapshot = _SNAPSHOT
+    seen, secrets = _CACHE  # one tuple: read whole, replaced whole
+    if seen is snapshot:
+        return secrets
+    found = Secrets(secret for secret in (ref() for ref in snapshot) if secret is not None)
+    secrets = Secrets()
+    secrets._pairs = found._pairs  # the text to replace only: the cache keeps no `Secret` alive
+    _CACHE = (snapshot, secrets)
+    return secrets
 
 
 class SecretsFilter(logging.Filter):
