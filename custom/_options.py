@@ -13,6 +13,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 import attrs
 import httpx
 
+from ._logging import redact_headers
 from ._secrets import Secret, Secrets, client_secrets
 from ._version import __version__
 from .errors import MeganovaError
@@ -147,15 +148,11 @@ def new_idempotency_key() -> str:
     return "mn-" + os.urandom(16).hex()
 
 
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
-
-
 class RedactedHeaders(Dict[str, str]):
     """A dict of headers whose repr shows credentials as `<redacted>` (tracebacks with locals, debuggers)."""
 
     def __repr__(self) -> str:
-        shown = {k: "<redacted>" if k.lower() in _SECRET_HEADERS else v for k, v in self.items()}
-        return f"{dict.__repr__(shown)}"
+        return repr(redact_headers(self))
 
 
 @attrs.frozen
