@@ -13,10 +13,11 @@ PY39 := $(call PYENV_PY,3.9)
 PY313 := $(call PYENV_PY,3.13)
 SOURCES := $(shell find meganova custom -name '*.py' -o -name 'py.typed') setup.py pyproject.toml
 
-.PHONY: help generate check-generated lint lint-spec test test-dev test-wheels check-pythons demo fuzz bench clean
+.PHONY: help wheel generate check-generated lint lint-spec test test-dev test-wheels check-pythons demo fuzz bench clean
 
 help:
 	@echo "make demo             run the README examples against the local MegaNova server (no API key needed)"
+	@echo "make wheel            build the wheel into dist/ (pip install dist/meganova-*.whl)"
 	@echo "make test             everything CI runs: generated code, spec, lint, types, tests on Python 3.9 and 3.13"
 	@echo "make generate         regenerate meganova/ from openapi/meganova.yaml and generator/"
 	@echo "make check-generated  fail if meganova/ differs from a fresh generation"
@@ -94,6 +95,9 @@ lint: $(BIN)/.ready $(TOOLS)/.ready
 dist/.wheel: $(BIN)/.ready $(SOURCES)
 	rm -rf dist && $(BIN)/python -m build --wheel --outdir dist . >/dev/null
 	touch $@
+
+wheel: dist/.wheel
+	@ls dist/*.whl
 
 define TEST_ON
 	rm -rf .venv-test-$(1)

@@ -33,9 +33,10 @@ from ._options import (
     check_max_retries,
     make_timeout,
     resolve_api_key,
+    resolve_base_url,
 )
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
-from ._raw_response import raw_answer
+from ._raw_response import AsyncStreamedAPIResponse, StreamedAPIResponse, raw_answer, raw_download
 from ._request import Uploads, build_request
 from ._response import is_event_stream, not_an_event_stream, parse_answer
 from ._secrets import Secret, install_log_filter
@@ -144,6 +145,11 @@ class _BaseClient(Generic[HttpT]):
             send_api_key=send_api_key,
             max_response_bytes=max_response_bytes,
         )
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            wanted = self._http_class.__module__.split(".")[0] + "." + self._http_class.__name__
+            raise MeganovaError(
+                f"http_client must be an {wanted} for {type(self).__name__}, got {type(http_client).__name__}."
+            )
         if http_client is None:
             self._init(options, self._new_pool(options), owns_http=True)
         else:
@@ -196,6 +202,36 @@ class _BaseClient(Generic[HttpT]):
             return raw_answer(response, cast_to, self._options.strict_response_validation, unwrap)
         return parse_answer(cast_to, response, self._options.strict_response_validation, unwrap)
 
+    _streaming = False
+    """Calls return a `StreamedAPIResponse` over the unread body (`with_streaming_response`)."""
+    _streamed_class: Any
+
+    def _with_streaming_response(self: ClientT) -> ClientT:
+        """This client, its calls returning the answer with its body unread (`with_streaming_response`)."""
+        client = self._with_raw_response()
+        client._streaming = True
+        return client
+
+    def _streamed(self, response: httpx.Response, cast_to: Any, unwrap: Optional[str]) -> Any:
+        """The `StreamedAPIResponse` over an answer whose body is not read yet."""
+        strict = self._options.strict_response_validation
+        return self._streamed_class(
+            response,
+            lambda: parse_answer(cast_to, response, strict, unwrap),
+            limit=self._options.max_response_bytes,
+        )
+
+    def _streamed_events(self, response: httpx.Response, build: Callable[[], Any]) -> Any:
+        """The `StreamedAPIResponse` over an event stream: its lines, or `parse()` for the stream object."""
+        return self._streamed_class(response, build, reads_body=False)
+
+    def _written(self, response: httpx.Response, written: int) -> Any:
+        """A download's result: the bytes written, or under `with_raw_response` an `APIResponse` whose
+        `parse()` gives them (the body went to the file)."""
+        if self._raw_response:
+            return raw_download(response, written)
+        return written
+
     def _with_raw_response(self: ClientT) -> ClientT:
         """This client, its calls returning `APIResponse`s (`resource.with_raw_response` uses it); a
         stream is returned as it is (its `.response` has the headers)."""
@@ -221,12 +257,19 @@ class _BaseClient(Generic[HttpT]):
     def with_options(
         self: ClientT,
         *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
         timeout: Optional[TimeoutTypes] = None,
         max_retries: Optional[int] = None,
         default_headers: Optional[Mapping[str, str]] = None,
     ) -> ClientT:
-        """A client with these options changed, sharing this one's connection pool."""
+        """A client with these options changed (the others as in this one), sharing this one's
+        connection pool; `copy()` is the same method by openai-python's name."""
         changes: dict[str, Any] = {}
+        if api_key is not None:
+            changes["api_key"] = resolve_api_key(api_key)
+        if base_url is not None:
+            changes["base_url"] = resolve_base_url(base_url)
         if timeout is not None:
             changes["timeout"] = make_timeout(timeout)
         if max_retries is not None:
@@ -237,6 +280,8 @@ class _BaseClient(Generic[HttpT]):
         client = object.__new__(type(self))
         client._init(attrs.evolve(self._options, **changes), self._http, owns_http=False)
         return client
+
+    copy = with_options
 
     @property
     def raw(self) -> AuthenticatedClient:
@@ -269,6 +314,7 @@ class MegaNova(_BaseClient[httpx.Client]):
 
     _sender: SyncSender
     _http_class = httpx.Client
+    _streamed_class = StreamedAPIResponse
     _transport_class = ShardedTransport
 
     chat: Chat
@@ -294,13 +340,17 @@ class MegaNova(_BaseClient[httpx.Client]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
+            if self._streaming:
+                response = self._sender.send(http_request, stream=True, state=retry, download=True)
+                return self._streamed(response, cast_to, unwrap)
             return self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
         finally:
             if uploads is not None:
                 uploads.close()
 
-    def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
+    def _download(self, request: Request, target: FileTarget, options: CallOptions) -> Any:
+        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written
+        (an `APIResponse` of them under `with_raw_response`)."""
         http_request, retry = self._prepare(request, options)
         response = self._sender.send(http_request, stream=True, state=retry, download=True)
         sink = Sink(target)
@@ -312,7 +362,7 @@ class MegaNova(_BaseClient[httpx.Client]):
         finally:
             sink.close()
             response.close()
-        return sink.written
+        return self._written(response, sink.written)
 
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (a `ChatStream`) over the open body."""
@@ -328,6 +378,9 @@ class MegaNova(_BaseClient[httpx.Client]):
             self._sender.sleep(retry.after_error(exc))
             return open_()
 
+        if self._streaming:
+            response, state = open_()
+            return self._streamed_events(response, lambda: stream_class(response, state, reopen=reopen))
         return stream_class(*open_(), reopen=reopen)
 
     def close(self) -> None:
@@ -352,6 +405,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
 
     _sender: AsyncSender
     _http_class = httpx.AsyncClient
+    _streamed_class = AsyncStreamedAPIResponse
     _transport_class = AsyncShardedTransport
 
     chat: AsyncChat
@@ -380,13 +434,17 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
+            if self._streaming:
+                response = await self._sender.send(http_request, stream=True, state=retry, download=True)
+                return self._streamed(response, cast_to, unwrap)
             return self._answer(await self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
         finally:
             if uploads is not None:
                 uploads.close()
 
-    async def _download(self, request: Request, target: FileTarget, options: CallOptions) -> int:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written."""
+    async def _download(self, request: Request, target: FileTarget, options: CallOptions) -> Any:
+        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written
+        (an `APIResponse` of them under `with_raw_response`)."""
         http_request, retry = self._prepare(request, options)
         response = await self._sender.send(http_request, stream=True, state=retry, download=True)
         sink = Sink(target)
@@ -398,7 +456,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         finally:
             sink.close()
             await response.aclose()
-        return sink.written
+        return self._written(response, sink.written)
 
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """One streamed call, as a `stream_class` (an `AsyncChatStream`) not opened yet: the request is
@@ -415,6 +473,13 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
             await self._sender.sleep(retry.after_error(exc))
             return await open_()
 
+        if self._streaming:  # with_streaming_response: awaited by its context, giving the streamed answer
+
+            async def streamed() -> Any:
+                response, state = await open_()
+                return self._streamed_events(response, lambda: stream_class(response, state, reopen=reopen))
+
+            return streamed()
         return stream_class(opener=open_, reopen=reopen)
 
     async def close(self) -> None:

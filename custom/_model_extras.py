@@ -6,6 +6,7 @@ own JSON and fields, and import no generated model (the generated models import 
   server sends them, else computed from the per-token decimal strings the live API sends.
 - `Embedding`: `floats()`, the vector whether it came as numbers or as base64 (`encoding_format="base64"`).
 - `Image`: `save(path)` writes the decoded `b64_json`; `image_bytes()` gives them.
+- `RerankResult`: `document_text`, the document's text whether the server sent a string or an object.
 """
 
 from __future__ import annotations
@@ -15,36 +16,23 @@ import binascii
 import os
 import struct
 from decimal import Decimal, InvalidOperation
-from typing import Any, List, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, List, Optional, Union
 
-from ..types import Field
 from .errors import MeganovaError
 
 
-class _PerThousand(Field[Optional[float]]):
-    """A price per 1,000 tokens: the field as sent, else 1,000 times the per-token decimal `per_token`."""
-
-    def __init__(self, name: str, per_token: str, doc: str) -> None:
-        super().__init__(name, _read_price, doc=doc)
-        self.per_token = per_token
-
-    @overload
-    def __get__(self, obj: None, cls: Any = None) -> _PerThousand: ...
-    @overload
-    def __get__(self, obj: object, cls: Any = None) -> Optional[float]: ...
-    def __get__(self, obj: Any, cls: Any = None) -> Any:
-        if obj is None:
-            return self
-        sent = super().__get__(obj, cls)
-        if sent is not None:
-            return sent
-        per_token = obj._data.get(self.per_token)
-        if isinstance(per_token, (int, float, str)) and not isinstance(per_token, bool):
-            try:
-                return float(Decimal(str(per_token).strip()) * 1000)
-            except (InvalidOperation, ValueError):
-                return None
-        return None
+def _per_thousand(obj: Any, name: str, per_token: str) -> Optional[float]:
+    """A price per 1,000 tokens: the field `name` as sent, else 1,000 times the per-token decimal `per_token`."""
+    sent = _read_price(obj.get(name))
+    if sent is not None:
+        return sent
+    value = obj.get(per_token)
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            return float(Decimal(str(value).strip()) * 1000)
+        except (InvalidOperation, ValueError):
+            return None
+    return None
 
 
 def _read_price(value: Any, strict: bool = False) -> Optional[float]:
@@ -65,14 +53,19 @@ class ModelPricingExtras:
 
     __slots__ = ()
 
-    prompt_tokens_per_1k = _PerThousand(
-        "prompt_tokens_per_1k", "prompt", "Price of 1,000 prompt tokens (as sent, or 1,000 x `prompt`)."
-    )
-    completion_tokens_per_1k = _PerThousand(
-        "completion_tokens_per_1k",
-        "completion",
-        "Price of 1,000 completion tokens (as sent, or 1,000 x `completion`).",
-    )
+    if TYPE_CHECKING:
+
+        def get(self, key: str, default: Any = None) -> Any: ...  # the model's (`Model.get`)
+
+    @property
+    def prompt_tokens_per_1k(self) -> Optional[float]:
+        """Price of 1,000 prompt tokens (as sent, or 1,000 x `prompt`)."""
+        return _per_thousand(self, "prompt_tokens_per_1k", "prompt")
+
+    @property
+    def completion_tokens_per_1k(self) -> Optional[float]:
+        """Price of 1,000 completion tokens (as sent, or 1,000 x `completion`)."""
+        return _per_thousand(self, "completion_tokens_per_1k", "completion")
 
 
 class EmbeddingExtras:
@@ -116,3 +109,19 @@ class ImageExtras:
         data = self.image_bytes()
         with open(path, "wb") as file:
             return file.write(data)
+
+
+class RerankResultExtras:
+    """`document_text`: the returned document's text, whichever form the server sent it in."""
+
+    __slots__ = ()
+    document: Any
+
+    @property
+    def document_text(self) -> Optional[str]:
+        """The document's text: `document` when it is a string, else its `text` (None without a document)."""
+        document = self.document
+        if document is None or isinstance(document, str):
+            return document
+        text = document.get("text")
+        return text if isinstance(text, str) else None

@@ -37,6 +37,7 @@ from ._request import ensure_idempotency_key
 from ._response import is_event_stream, is_sse_content_type, request_id_of, validation_error
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
 from ._secrets import Secrets, carry, scrub, secrets_of
+from ._wait import retry_fits
 from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status
 
 # Transport failures worth another attempt: the request may not have reached the server, or its
@@ -82,15 +83,22 @@ class RetryState:
         self.secrets: Secrets = secrets_of(request)
         self.raise_for_status = raise_for_status
         self.retries = 0
+        self._log_request()
+
+    def _log_request(self) -> None:
+        """The request line at debug, for every attempt (the first, and each retry before its wait)."""
         if logger.isEnabledFor(logging.DEBUG):
+            request = self.request
             url = scrub(str(request.url), self.secrets)
-            logger.debug("Request: %s %s %s", request.method, url, redact_headers(request.headers))
+            attempt = f" (attempt {self.retries + 1})" if self.retries else ""
+            logger.debug("Request%s: %s %s %s", attempt, request.method, url, redact_headers(request.headers))
 
     def after_error(self, exc: Exception) -> float:
         """Seconds to wait before retrying after a transport failure; raises when it is not retried."""
-        if not isinstance(exc, RETRYABLE_ERRORS) or self.retries >= self.max_retries:
+        wait = backoff(self.retries)
+        if not isinstance(exc, RETRYABLE_ERRORS) or self.retries >= self.max_retries or not retry_fits(wait):
             raise connection_error(exc, self.request) from cause_of(exc, self.request)
-        return self._next(backoff(self.retries), scrub(repr(exc), self.secrets))
+        return self._next(wait, scrub(repr(exc), self.secrets))
 
     def too_large(self, response: httpx.Response, head: bytes, limit: int) -> MeganovaError:
         """The error for an answer whose body passed `limit` bytes (`head`: its start); not retried."""
@@ -106,6 +114,7 @@ class RetryState:
             retry_after=parse_retry_after(response.headers),
             secrets=self.secrets,
         )
+        error.response = response
         error.message = f"{error.message} [{note}]"
         error.args = (error.message,)
         return error
@@ -130,18 +139,20 @@ class RetryState:
         retry_after = parse_retry_after(headers)
         if self.retries < self.max_retries and is_retryable_status(status, headers):
             wait = wait_before_retry(self.retries, retry_after)
-            if wait is not None:
+            if wait is not None and retry_fits(wait):  # a wait's deadline (`_wait.py`) cuts the retries
                 return self._next(wait, f"HTTP {status}")
         self._log(response)
         if not self.raise_for_status:
             return None
-        raise error_for_status(
+        error = error_for_status(
             status,
             response.content,
             request_id=headers.get("x-request-id"),
             retry_after=retry_after,
             secrets=self.secrets,
         )
+        error.response = response
+        raise error
 
     def _where(self) -> str:
         """The request's URL without its query, the key scrubbed (a Studio agent's travels in the path)."""
@@ -158,6 +169,7 @@ class RetryState:
             self.max_retries,
             reason,
         )
+        self._log_request()
         return wait
 
     def _log(self, response: httpx.Response) -> None:

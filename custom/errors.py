@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 from ._secrets import MASK, Secret, Secrets, scrub
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "APIConnectionError",
@@ -39,6 +42,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
+    "VideoTimeoutError",
     "error_for_status",
     "parse_error_body",
     "scrub",
@@ -86,12 +90,29 @@ class MeganovaError(Exception):
 
 
 class APIError(MeganovaError):
-    """An HTTP error answer from the API (status >= 400), or an error event inside a stream."""
+    """An HTTP error answer from the API (status >= 400), or an error event inside a stream.
 
-    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any) -> None:
+    `status_code` is `status` (openai-python's name); `response` is the `httpx.Response` of the error
+    answer when there is one (None for an error event inside a stream)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: Optional[float] = None,
+        response: Optional[httpx.Response] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
         """Seconds the server asked us to wait (Retry-After), when it said."""
+        self.response = response
+        """The HTTP answer (`httpx.Response`, its body read), when there is one."""
+
+    @property
+    def status_code(self) -> Optional[int]:
+        """The HTTP status: `status`, by openai-python's name."""
+        return self.status
 
 
 APIStatusError = APIError
@@ -136,6 +157,13 @@ class APIConnectionError(MeganovaError):
 
 class APITimeoutError(APIConnectionError):
     """The server did not answer in time (connect, read or write timeout)."""
+
+
+class VideoTimeoutError(APITimeoutError):
+    """A video generation did not finish within `timeout` seconds (`videos.generate(wait=True)`);
+    `generation` is its last known state (a `VideoGeneration`)."""
+
+    generation: Any = None
 
 
 class APIResponseValidationError(MeganovaError):

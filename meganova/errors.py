@@ -10,7 +10,6 @@ class UnexpectedStatus(APIError):
     """Raised by a generated endpoint function for an undocumented status when `raise_on_unexpected_status` is set."""
 
     def __init__(self, status_code: int, content: bytes):
-        self.status_code = status_code
         self.content = content
         super().__init__(
             f"Unexpected status code: {status_code}",

@@ -1,17 +1,24 @@
-"""Every Python example of the README, and of the guideline's section 10, runs (sync and async) against
-an in-process MegaNova API on `httpx.MockTransport`, unchanged but for where the client connects."""
+"""Every Python example of the README runs as written against the local server (`MockServer`), each block
+on its own and all of them top to bottom; every program of examples/ runs in a subprocess against it,
+configured by the environment only; the guideline's section 10 runs against an in-process API on
+`httpx.MockTransport` (its `manta-flash` alias is not a model id the local server knows)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Iterator, List
 
 import httpx
 import pytest
+
+from meganova.testing import AGENT_KEY, MockServer
 
 from conftest import CHAT_RESPONSE, MODEL_INFO, chunk_event, usage_event
 
@@ -145,37 +152,45 @@ def _run(code: str) -> str:
     return out.getvalue()
 
 
-def _section(title: str) -> str:
-    text = README.read_text()
-    start = text.index(f"\n## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start:end]
-
-
 def readme_blocks() -> List[str]:
-    """The README's examples of chat, models, usage and billing (the MockServer example and the section
-    "More of the API" run on their own, below, against the local server)."""
-    more = _section("More of the API")
-    text = README.read_text().replace(more, "")
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    return [block for block in blocks if "MockServer" not in block]
+    """Every Python example of the README, in order."""
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+
+def _is_pytest_example(block: str) -> bool:
+    return "def test_" in block
+
+
+@pytest.fixture
+def local_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MockServer]:
+    """A MockServer that takes the README's placeholder keys, the environment pointing at it (as a reader
+    set up for the local server has it), and a scratch working directory for the files examples write."""
+    with MockServer(api_key="YOUR_API_KEY", agent_keys=("agent_YOUR_KEY",)) as server:
+        monkeypatch.setenv("MEGANOVA_API_KEY", "YOUR_API_KEY")
+        monkeypatch.setenv("MEGANOVA_BASE_URL", server.url)
+        monkeypatch.setenv("MEGANOVA_STUDIO_BASE_URL", server.root_url)
+        monkeypatch.chdir(tmp_path)
+        yield server
 
 
 @pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
-def test_readme_more_of_the_api_runs_against_the_local_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import meganova.cloud
-    from meganova.testing import MockServer
-
-    blocks = re.findall(r"```python\n(.*?)```", _section("More of the API"), flags=re.DOTALL)
-    assert len(blocks) == 2
-    with MockServer(agent_keys=("agent_YOUR_KEY",)) as server:
-        monkeypatch.setenv("MEGANOVA_API_KEY", server.api_key)
-        monkeypatch.setenv("MEGANOVA_BASE_URL", server.url)
-        monkeypatch.setattr(meganova.cloud, "STUDIO_URL", server.root_url)
-        monkeypatch.chdir(tmp_path)
-        output = _run("\n".join(blocks))
-        paths = {r.path for r in server.requests}
-    assert (tmp_path / "lantern.png").read_bytes()[:4] == b"\x89PNG"
+def test_every_readme_example_runs_on_its_own(local_api: MockServer) -> None:
+    """Each block runs as written in a fresh namespace: none needs a client from an earlier one."""
+    blocks = [block for block in readme_blocks() if not _is_pytest_example(block)]
+    assert len(blocks) >= 10
+    outputs = []
+    for number, block in enumerate(blocks):
+        try:
+            outputs.append(_run(block))
+        except Exception as problem:  # pragma: no cover - the failure message names the block
+            raise AssertionError(f"README example {number} fails on its own:\n{block}") from problem
+    output = "\n".join(outputs)
+    paths = {request.path for request in local_api.requests}
+    assert "/v1/chat/completions" in paths and "/v1/usage/summary" in paths and "/v1/billing/balance" in paths
+    assert "meganova-ai/manta-flash-1.0 ['text'] 32768" in output
+    assert "Balance: 42.5 USD" in output
+    assert "MegaNova error" not in output and "Rate-limited" not in output
+    assert (Path.cwd() / "lantern.png").read_bytes()[:4] == b"\x89PNG"
     assert "completed https://" in output
     for path in ("/v1/embeddings", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions"):
         assert path in paths
@@ -185,10 +200,16 @@ def test_readme_more_of_the_api_runs_against_the_local_server(monkeypatch: pytes
 
 
 @pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
-def test_readme_mockserver_example_runs() -> None:
-    from meganova.testing import MockServer
+def test_readme_examples_run_top_to_bottom(local_api: MockServer) -> None:
+    """All the blocks in one namespace, in order, as a reader pasting them one after another runs them."""
+    blocks = [block for block in readme_blocks() if not _is_pytest_example(block)]
+    output = _run("\n".join(blocks))
+    assert "Balance: 42.5 USD" in output and "completed https://" in output
 
-    (block,) = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL) if "MockServer" in b]
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
+def test_readme_mockserver_example_runs() -> None:
+    (block,) = [b for b in readme_blocks() if _is_pytest_example(b)]
     namespace: dict = {"__name__": "__example__"}
     exec(compile(block, "<README MockServer example>", "exec"), namespace)
     tests = [name for name in namespace if name.startswith("test_")]
@@ -198,18 +219,67 @@ def test_readme_mockserver_example_runs() -> None:
             namespace[name](server)
 
 
-@pytest.mark.skipif(not README.exists(), reason="README.md is beside the tests only in a source checkout")
-def test_readme_examples_run(api: Api) -> None:
-    blocks = readme_blocks()
-    assert len(blocks) >= 7
-    output = _run("\n".join(blocks))
-    assert "Hello!" in output  # the chat answer
-    assert "Neon lights." in output  # the sync and async streams
-    assert output.count("Neon lights.") == 2
-    assert "meganova-ai/manta-flash-1.0 ['text'] 32768" in output
-    assert "Balance: 42.5 USD" in output
-    assert "30 0.01 USD" in output
-    assert "POST /v1/chat/completions" in api.calls and "GET /v1/usage/summary" in api.calls
+EXAMPLES = README.parent / "examples"
+EXAMPLE_PROGRAMS = {
+    # program: what its output must show (a line fragment each)
+    "chat.py": ["tokens, finish_reason stop, req_", "Luna: Hello! I am Luna.", 'Luna: You told me earlier: "Where'],
+    "streaming.py": ['You said "Tell me about Neon Harbor tonight."', 'You said "One word for the harbor?"'],
+    "models.py": ["meganova-ai/manta-flash-1.0 32768 ['text']", "Manta Flash 1.0", "not found: 404 model_not_found"],
+    "embeddings.py": ["2 vectors of 8 numbers; cosine similarity 0."],
+    "images.py": ["saved lantern.png ("],
+    "audio.py": ["tts: ", "bytes of WAV", "saved ", "transcribed: "],
+    "rerank.py": ["1.000  the noodle stand on Pier Nine"],
+    "videos.py": ["completed https://", "looked up: vgen_"],
+    "serverless.py": ["5 text models:", "popular:"],
+    "usage.py": ["requests,", "meganova-ai/manta-flash-1.0:"],
+    "billing.py": ["balance: 42.5 USD active", "total: 25.575"],
+    "studio_agent.py": ["Luna - ", "the agent asks to run book_table", "is booked"],
+    "tool_round_trip.py": [
+        "the model calls get_weather({'city': 'Paris', 'unit': 'celsius'})",
+        "answer: get_weather says: Sunny and 21 degrees celsius in Paris",
+    ],
+    "structured_output.py": ["['age', 'favourite_dishes', 'mood', 'name'] cheerful"],
+}
+
+
+def test_every_example_program_is_tested() -> None:
+    if not EXAMPLES.exists():
+        pytest.skip("examples/ is beside the tests only in a source checkout")
+    programs = {path.name for path in EXAMPLES.glob("*.py")} - {"demo.py"}
+    assert programs == set(EXAMPLE_PROGRAMS)
+
+
+@pytest.fixture(scope="module")
+def example_server() -> Iterator[MockServer]:
+    with MockServer() as server:
+        yield server
+
+
+@pytest.mark.skipif(not EXAMPLES.exists(), reason="examples/ is beside the tests only in a source checkout")
+@pytest.mark.parametrize("program", sorted(EXAMPLE_PROGRAMS))
+def test_example_program_runs_against_the_local_server(
+    program: str, example_server: MockServer, tmp_path: Path
+) -> None:
+    """Each program in a subprocess, configured only by the environment, as a user runs it."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MEGANOVA_")}
+    env.update(
+        MEGANOVA_API_KEY=str(example_server.api_key),
+        MEGANOVA_BASE_URL=example_server.url,
+        MEGANOVA_AGENT_KEY=AGENT_KEY,
+        MEGANOVA_STUDIO_BASE_URL=example_server.root_url,
+    )
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / program)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not result.stderr, result.stderr
+    for fragment in EXAMPLE_PROGRAMS[program]:
+        assert fragment in result.stdout, f"{program} printed:\n{result.stdout}"
 
 
 def test_guideline_section_10_examples_run(api: Api) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List
 import httpx
 import pytest
 
-from meganova.testing import DEFAULT_MODEL, FAULTS, MockServer
+from meganova.testing import CHAT_MODELS, DEFAULT_MODEL, FAULTS, MockServer
 
 KEY = "test"
 FLASH = "meganova-ai/manta-flash-1.0"
@@ -178,6 +178,31 @@ def test_run_as_a_module_prints_its_url() -> None:
     assert process.returncode in (0, -15)
 
 
+@pytest.mark.parametrize(
+    ("models", "known", "unknown"), [(["my/model"], "my/model", "other/model"), (["*"], "any/id", None)]
+)
+def test_run_as_a_module_with_more_models(models: List[str], known: str, unknown: Any) -> None:
+    arguments = [item for model in models for item in ("--model", model)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meganova.testing", "--port", "0", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        with httpx.Client(base_url=url, headers={"Authorization": "Bearer test"}, timeout=5) as http:
+            assert chat(http, model=known).status_code == 200
+            assert chat(http, model=FLASH).status_code == 200
+            if unknown is not None:
+                assert chat(http, model=unknown).status_code == 404
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
 # --- the operations -------------------------------------------------------------------------------
 
 
@@ -236,12 +261,10 @@ def test_chat_max_tokens_and_n(client: httpx.Client) -> None:
     ("body", "param"),
     [
         ({"model": FLASH}, "messages"),
-        ({"model": FLASH, "messages": []}, "messages"),
         ({"model": FLASH, "messages": "hi"}, "messages"),
         ({"model": FLASH, "messages": [{"content": "hi"}]}, "messages"),
         ({"model": FLASH, "messages": [{"role": "wizard", "content": "hi"}]}, "messages"),
         ({"model": FLASH, "messages": ["hi"]}, "messages"),
-        ({"messages": HELLO}, "model"),
         ({"model": FLASH, "messages": HELLO, "temperature": 2.5}, "temperature"),
         ({"model": FLASH, "messages": HELLO, "temperature": -0.1}, "temperature"),
         ({"model": FLASH, "messages": HELLO, "max_tokens": 0}, "max_tokens"),
@@ -253,6 +276,18 @@ def test_chat_max_tokens_and_n(client: httpx.Client) -> None:
 def test_chat_validation_422(client: httpx.Client, body: Dict[str, Any], param: str) -> None:
     response = client.post("/chat/completions", json=body)
     error = standard_error(response, 422, "invalid_request_error", "validation_error")
+    assert error["param"] == param
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "param"),
+    [
+        ({"model": FLASH, "messages": []}, "invalid_messages", "messages"),
+        ({"messages": HELLO}, "missing_model", "model"),
+    ],
+)
+def test_chat_validation_400(client: httpx.Client, body: Dict[str, Any], code: str, param: str) -> None:
+    error = standard_error(client.post("/chat/completions", json=body), 400, "invalid_request_error", code)
     assert error["param"] == param
 
 
@@ -926,7 +961,7 @@ def test_images_b64_json_is_a_valid_png(client: httpx.Client) -> None:
     assert isinstance(result["created"], int)
     assert len(result["data"]) == 2
     first, second = (base64.b64decode(image["b64_json"]) for image in result["data"])
-    assert png_size(first) == png_size(second) == (32, 24)  # small, with the requested aspect ratio
+    assert png_size(first) == png_size(second) == (1024, 768)  # the requested size
     assert first != second
     assert result["data"][0]["revised_prompt"] == "A lighthouse"
     assert client.post("/images/generations", json=body).json()["data"] == result["data"]  # deterministic
@@ -1315,7 +1350,7 @@ def test_agent_chat_completions_json_and_stream(server: MockServer) -> None:
         text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
         assert text == content
         missing = http.post("/chat/completions", json={"messages": []})
-        assert standard_error(missing, 422, "invalid_request_error", "validation_error")["param"] == "messages"
+        assert standard_error(missing, 400, "invalid_request_error", "invalid_messages")["param"] == "messages"
 
 
 # --- fault scripts apply to the next request, whatever its path ---------------------------------------
@@ -1382,3 +1417,518 @@ def test_state_is_shared_across_connections(server: MockServer) -> None:
     with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer test"}) as two:
         assert two.get(f"/videos/generations/{job['id']}").json()["status"] == "in_progress"
     assert server.connections_accepted == 2
+
+
+# --- the model: tool calls, structured outputs, logprobs, characters, unknown models ----------------
+
+jsonschema = pytest.importorskip("jsonschema")
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather forecast for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "minLength": 1},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+            },
+            "required": ["city", "unit", "days"],
+            "additionalProperties": False,
+        },
+    },
+}
+CLOCK = {
+    "type": "function",
+    "function": {
+        "name": "lookupTime",  # camelCase: "lookup", "time"
+        "description": "The local time in a timezone",
+        "parameters": {
+            "type": "object",
+            "properties": {"timezone": {"type": "string"}, "format": {"type": ["string", "null"]}},
+            "required": ["timezone", "format"],
+        },
+    },
+}
+BARE = {"type": "function", "function": {"name": "ping"}}  # no parameters, no description
+TOOLS = [WEATHER, CLOCK, BARE]
+ASK_WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def valid(instance: Any, schema: Dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = [error.message for error in validator.iter_errors(instance)]
+    assert not errors, (instance, errors)
+
+
+def tool_calls_of(response: httpx.Response) -> List[Dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    message = choice["message"]
+    assert message["role"] == "assistant" and message["content"] is None
+    for call in message["tool_calls"]:
+        assert call["type"] == "function" and call["id"].startswith("call_")
+        schema = next(
+            t["function"].get("parameters", {}) for t in TOOLS if t["function"]["name"] == call["function"]["name"]
+        )
+        valid(json.loads(call["function"]["arguments"]), schema)
+    return list(message["tool_calls"])
+
+
+def names(calls: List[Dict[str, Any]]) -> List[str]:
+    return [call["function"]["name"] for call in calls]
+
+
+def test_auto_calls_the_tool_the_user_asks_for(client: httpx.Client) -> None:
+    calls = tool_calls_of(chat(client, messages=ASK_WEATHER, tools=TOOLS))
+    assert names(calls) == ["get_weather"]
+    arguments = json.loads(calls[0]["function"]["arguments"])
+    assert arguments == {"city": "Paris", "unit": "celsius", "days": 1}  # the capitalised words; enum's first
+    again = tool_calls_of(chat(client, messages=ASK_WEATHER, tools=TOOLS, tool_choice="auto"))
+    assert [call["function"] for call in again] == [call["function"] for call in calls]  # deterministic
+    assert again[0]["id"] != calls[0]["id"]  # a new id per answer
+    # the description's words count too; a camelCase name is split into words
+    assert names(tool_calls_of(chat(client, messages=[{"role": "user", "content": "Any forecast?"}], tools=TOOLS))) == [
+        "get_weather"
+    ]
+    assert names(
+        tool_calls_of(chat(client, messages=[{"role": "user", "content": "the time in Tokyo"}], tools=TOOLS))
+    ) == ["lookupTime"]
+
+
+def test_auto_answers_with_text_when_no_tool_matches_or_none(client: httpx.Client) -> None:
+    plain = chat(client).json()["choices"][0]["message"]
+    for body in ({"tools": TOOLS}, {"tools": TOOLS, "tool_choice": "none"}):
+        choice = chat(client, **body).json()["choices"][0]
+        assert choice["finish_reason"] == "stop" and "tool_calls" not in choice["message"]
+        assert choice["message"]["content"] == plain["content"]
+    choice = chat(client, messages=ASK_WEATHER, tools=TOOLS, tool_choice="none").json()["choices"][0]
+    assert choice["finish_reason"] == "stop" and choice["message"]["content"]
+
+
+def test_ties_are_all_called_unless_parallel_tool_calls_is_false(client: httpx.Client) -> None:
+    both = [{"role": "user", "content": "The weather and the time in Rome"}]
+    calls = tool_calls_of(chat(client, messages=both, tools=TOOLS))
+    assert names(calls) == ["get_weather", "lookupTime"]
+    assert len({call["id"] for call in calls}) == 2
+    assert names(tool_calls_of(chat(client, messages=both, tools=TOOLS, parallel_tool_calls=False))) == ["get_weather"]
+
+
+def test_forced_and_required_tool_choice_always_call(client: httpx.Client) -> None:
+    forced = {"type": "function", "function": {"name": "lookupTime"}}
+    assert names(tool_calls_of(chat(client, tools=TOOLS, tool_choice=forced))) == ["lookupTime"]  # "Hi Luna": no match
+    assert names(tool_calls_of(chat(client, messages=ASK_WEATHER, tools=TOOLS, tool_choice=forced))) == ["lookupTime"]
+    assert names(tool_calls_of(chat(client, tools=TOOLS, tool_choice="required"))) == ["get_weather"]  # the first
+    assert names(
+        tool_calls_of(chat(client, messages=[{"role": "user", "content": "ping"}], tools=TOOLS, tool_choice="required"))
+    ) == ["ping"]
+    (call,) = tool_calls_of(chat(client, tools=[BARE], tool_choice="required"))
+    assert json.loads(call["function"]["arguments"]) == {}
+    # forced even after a tool result, as the API does
+    after = [*ASK_WEATHER, {"role": "assistant", "content": None, "tool_calls": [dict(call)]}]
+    after.append({"role": "tool", "tool_call_id": call["id"], "content": "pong"})
+    assert names(tool_calls_of(chat(client, messages=after, tools=TOOLS, tool_choice=forced))) == ["lookupTime"]
+
+
+def test_after_a_tool_result_it_answers_from_the_result(client: httpx.Client) -> None:
+    calls = tool_calls_of(chat(client, messages=ASK_WEATHER, tools=TOOLS))
+    messages: List[Dict[str, Any]] = [*ASK_WEATHER, {"role": "assistant", "content": None, "tool_calls": calls}]
+    messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": "Sunny,   21 °C"})
+    choice = chat(client, messages=messages, tools=TOOLS).json()["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["content"] == "get_weather says: Sunny, 21 °C"
+    # two results of one turn, the second as a list of text parts
+    both = tool_calls_of(chat(client, messages=[{"role": "user", "content": "weather and time"}], tools=TOOLS))
+    messages = [{"role": "user", "content": "weather and time"}, {"role": "assistant", "tool_calls": both}]
+    messages.append({"role": "tool", "tool_call_id": both[0]["id"], "content": "rain"})
+    messages.append({"role": "tool", "tool_call_id": both[1]["id"], "content": [{"type": "text", "text": "noon"}]})
+    content = chat(client, messages=messages, tools=TOOLS).json()["choices"][0]["message"]["content"]
+    assert content == "get_weather says: rain lookupTime says: noon"
+
+
+def test_streamed_tool_calls_come_as_openai_sends_them(client: httpx.Client) -> None:
+    both = [{"role": "user", "content": "The weather and the time in Rome"}]
+    expected = tool_calls_of(chat(client, messages=both, tools=TOOLS))
+    response = chat(client, messages=both, tools=TOOLS, stream=True)
+    assert response.headers["content-type"] == "text/event-stream"
+    events = events_of(response.content)
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(event) for event in events[:-1]]
+    deltas = [chunk["choices"][0]["delta"] for chunk in chunks if chunk["choices"]]
+    assert deltas[0] == {"role": "assistant", "content": None}
+    merged: Dict[int, Dict[str, Any]] = {}
+    fragments: Dict[int, int] = {}
+    for delta in deltas[1:-1]:
+        (piece,) = delta["tool_calls"]
+        index = piece["index"]
+        if index not in merged:  # the first piece of a call: id, type and name, no arguments yet
+            assert set(piece) == {"index", "id", "type", "function"} and piece["function"]["arguments"] == ""
+            merged[index] = {"id": piece["id"], "type": piece["type"], "function": dict(piece["function"])}
+            fragments[index] = 0
+        else:
+            assert set(piece) == {"index", "function"} and set(piece["function"]) == {"arguments"}
+            merged[index]["function"]["arguments"] += piece["function"]["arguments"]
+            fragments[index] += 1
+    assert deltas[-1] == {} and chunks[-1]["usage"]["completion_tokens"] > 0
+    finishes = [chunk["choices"][0]["finish_reason"] for chunk in chunks if chunk["choices"]]
+    assert finishes[-1] == "tool_calls" and finishes.count("tool_calls") == 1
+    assert [names([call]) for call in merged.values()] == [["get_weather"], ["lookupTime"]]
+    assert all(count > 1 for count in fragments.values())  # arguments split across several chunks
+    for call, want in zip(merged.values(), expected):
+        assert call["function"] == want["function"]
+
+
+def test_streamed_tool_calls_merge_in_the_sdk(server: MockServer) -> None:
+    """The SDK's own merging of streamed tool calls gives the non-streamed calls."""
+    from meganova import MegaNova
+
+    with MegaNova(api_key=server.api_key, base_url=server.url) as sdk:
+        plain = sdk.chat.create(model=FLASH, messages=ASK_WEATHER, tools=TOOLS)
+        final = sdk.chat.stream(model=FLASH, messages=ASK_WEATHER, tools=TOOLS).get_final_response()
+    (want,) = plain.choices[0].message.tool_calls or []
+    (got,) = final.choices[0].message.tool_calls or []
+    assert (got.function.name, json.loads(got.function.arguments)) == (
+        want.function.name,
+        json.loads(want.function.arguments),
+    )
+    assert final.choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"tools": {"type": "function"}}, "tools"),
+        ({"tools": [{"type": "retrieval"}]}, "tools"),
+        ({"tools": [{"type": "function", "function": {"description": "no name"}}]}, "tools"),
+        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": "str"}}]}, "tools"),
+        ({"tools": TOOLS, "tool_choice": "sometimes"}, "tool_choice"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "absent"}}}, "tool_choice"),
+        ({"tools": TOOLS, "tool_choice": {"type": "function"}}, "tool_choice"),
+        ({"tools": TOOLS, "tool_choice": 3}, "tool_choice"),
+        ({"response_format": {"type": "yaml"}}, "response_format"),
+        ({"response_format": "json_object"}, "response_format"),
+        ({"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}}, "response_format"),
+        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": []}}}, "response_format"),
+        ({"logprobs": "yes"}, "logprobs"),
+        ({"logprobs": True, "top_logprobs": 21}, "top_logprobs"),
+        ({"logprobs": True, "top_logprobs": True}, "top_logprobs"),
+        ({"top_logprobs": 2}, "top_logprobs"),
+    ],
+)
+def test_tools_formats_and_logprobs_validation_422(client: httpx.Client, body: Dict[str, Any], param: str) -> None:
+    error = standard_error(chat(client, **body), 422, "invalid_request_error", "validation_error")
+    assert error["param"] == param
+
+
+def test_unknown_model_is_404_model_not_found(server: MockServer, client: httpx.Client) -> None:
+    for stream in (False, True):
+        response = chat(client, model="meganova-ai/no-such-model", stream=stream)
+        error = standard_error(response, 404, "invalid_request_error", "model_not_found")
+        assert error["param"] == "model" and "meganova-ai/no-such-model" in error["message"]
+    assert chat(client, model=DEFAULT_MODEL).status_code == 200
+    assert chat(client, model=None, session_id="sess_1").status_code == 200  # the session's model
+    listed = [model["id"] for model in client.get("/models").json()["data"]]
+    assert set(listed) <= set(CHAT_MODELS)
+    root_client = root(server)
+    catalogue = root_client.get("/api/v1/serverless/models/filter").json()["data"]["models"]
+    chat_capable = {m["model_name"] for m in catalogue if m["modality"] in ("text_generation", "image_to_text")}
+    assert chat_capable <= set(CHAT_MODELS)
+    for model in CHAT_MODELS:
+        assert chat(client, model=model).status_code == 200
+
+
+def test_chat_models_can_be_chosen_or_left_open() -> None:
+    for chat_models, model, status in ((None, "m", 200), (["my/model"], "my/model", 200), (["my/model"], FLASH, 404)):
+        with (
+            MockServer(chat_models=chat_models) as server,
+            httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=5) as http,
+        ):
+            assert chat(http, model=model).status_code == status
+
+
+STRICT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "age": {"type": ["integer", "null"]},
+        "mood": {"anyOf": [{"type": "null"}, {"type": "string", "enum": ["calm", "wild"]}]},
+        "friends": {"type": "array", "items": {"$ref": "#/$defs/friend"}},
+        "home": {"$ref": "#/$defs/place"},
+    },
+    "required": ["name", "age", "mood", "friends", "home"],
+    "additionalProperties": False,
+    "$defs": {
+        "friend": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "since": {"type": "string", "format": "date"}},
+            "required": ["name", "since"],
+            "additionalProperties": False,
+        },
+        "place": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+            },
+            "required": ["city", "coordinates"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+def json_format(schema: Dict[str, Any], strict: bool = True) -> Dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": strict}}
+
+
+def test_json_schema_answers_are_valid_against_the_schema(client: httpx.Client) -> None:
+    messages = [{"role": "user", "content": "Describe Luna from Neon Harbor"}]
+    for strict in (True, False):
+        choice = chat(client, messages=messages, response_format=json_format(STRICT_SCHEMA, strict)).json()["choices"][
+            0
+        ]
+        assert choice["finish_reason"] == "stop"
+        value = json.loads(choice["message"]["content"])
+        valid(value, STRICT_SCHEMA)
+        assert value["name"] == "Luna" and value["mood"] == "calm" and len(value["home"]["coordinates"]) == 2
+    streamed = events_of(
+        chat(client, messages=messages, response_format=json_format(STRICT_SCHEMA), stream=True).content
+    )
+    pieces = [
+        json.loads(e)["choices"][0]["delta"].get("content") or "" for e in streamed[:-1] if json.loads(e)["choices"]
+    ]
+    assert len([p for p in pieces if p]) > 3
+    valid(json.loads("".join(pieces)), STRICT_SCHEMA)
+
+
+def test_json_object_answers_are_a_json_object(client: httpx.Client) -> None:
+    content = chat(client, response_format={"type": "json_object"}).json()["choices"][0]["message"]["content"]
+    value = json.loads(content)
+    assert isinstance(value, dict) and value["reply"]
+    assert (
+        chat(client, response_format={"type": "text"}).json()["choices"][0]["message"]["content"]
+        == chat(client).json()["choices"][0]["message"]["content"]
+    )
+
+
+def test_json_cut_by_max_tokens_finishes_with_length(client: httpx.Client) -> None:
+    choice = chat(client, response_format=json_format(STRICT_SCHEMA), max_tokens=3).json()["choices"][0]
+    assert choice["finish_reason"] == "length"
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(choice["message"]["content"])
+
+
+SCHEMAS: List[Dict[str, Any]] = [
+    {},
+    {"type": "string", "minLength": 30},
+    {"type": "string", "maxLength": 2},
+    {"type": "string", "pattern": "^[0-9]+$"},
+    {"type": "string", "format": "email"},
+    {"type": "string", "format": "date-time"},
+    {"type": "string", "format": "uuid"},
+    {"type": "integer", "minimum": 5},
+    {"type": "integer", "exclusiveMinimum": 5, "maximum": 9},
+    {"type": "integer", "maximum": -3},
+    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    {"type": "number", "minimum": 0.5, "multipleOf": 0.25},
+    {"type": "integer", "minimum": 7, "multipleOf": 5},
+    {"type": "boolean"},
+    {"type": "null"},
+    {"const": {"fixed": [1, 2]}},
+    {"enum": ["b", "a"]},
+    {"type": ["null", "string"]},
+    {"oneOf": [{"type": "null"}, {"type": "integer"}]},
+    {"type": "array", "items": {"type": "string"}, "minItems": 3, "uniqueItems": True},
+    {"type": "array", "items": {"enum": [1, 2, 3]}, "minItems": 3, "uniqueItems": True},
+    {"type": "array", "maxItems": 0},
+    {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}], "items": False},
+    {"type": "object", "properties": {"a": {"type": "integer"}}, "minProperties": 2},
+    {
+        "allOf": [
+            {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+            {"required": ["b"], "properties": {"b": {"type": "boolean"}}},
+        ]
+    },
+    {
+        "type": "object",
+        "properties": {"tags": {"type": "object", "additionalProperties": {"type": "integer"}, "minProperties": 1}},
+        "required": ["tags"],
+    },
+    {
+        "$ref": "#/definitions/node",
+        "definitions": {
+            "node": {
+                "type": "object",
+                "properties": {
+                    "value": {"type": "integer"},
+                    "children": {"type": "array", "items": {"$ref": "#/definitions/node"}},
+                },
+                "required": ["value", "children"],
+            }
+        },
+    },
+    {
+        "$ref": "#/$defs/list",
+        "$defs": {
+            "list": {
+                "type": "object",
+                "properties": {
+                    "head": {"type": "string"},
+                    "tail": {"anyOf": [{"$ref": "#/$defs/list"}, {"type": "null"}]},
+                },
+                "required": ["head", "tail"],
+                "additionalProperties": False,
+            }
+        },
+    },
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=[json.dumps(s)[:60] for s in SCHEMAS])
+def test_schema_instances_are_valid(client: httpx.Client, schema: Dict[str, Any]) -> None:
+    """Each schema, through the server (`json_schema`) and as a tool's parameters where it is an object."""
+    choice = chat(client, response_format=json_format(schema)).json()["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    valid(json.loads(choice["message"]["content"]), schema)
+    if schema.get("type") == "object" or "$ref" in schema or "allOf" in schema:
+        tool = {"type": "function", "function": {"name": "record", "parameters": schema}}
+        response = chat(client, tools=[tool], tool_choice="required")
+        (call,) = response.json()["choices"][0]["message"]["tool_calls"]
+        valid(json.loads(call["function"]["arguments"]), schema)
+
+
+def test_logprobs_are_openai_shaped(client: httpx.Client) -> None:
+    assert "logprobs" not in chat(client).json()["choices"][0]
+    for top in (None, 0, 3, 20):
+        extra = {} if top is None else {"top_logprobs": top}
+        choice = chat(client, logprobs=True, **extra).json()["choices"][0]
+        content = choice["logprobs"]["content"]
+        assert "".join(entry["token"] for entry in content) == choice["message"]["content"]
+        for entry in content:
+            assert set(entry) == {"token", "logprob", "bytes", "top_logprobs"}
+            assert entry["bytes"] == list(entry["token"].encode("utf-8"))
+            assert -100 < entry["logprob"] <= 0
+            alternatives = entry["top_logprobs"]
+            assert len(alternatives) == (top or 0)
+            if alternatives:
+                assert alternatives[0] == {k: entry[k] for k in ("token", "logprob", "bytes")}
+                assert len({a["token"] for a in alternatives}) == len(alternatives)
+                assert [a["logprob"] for a in alternatives] == sorted(
+                    (a["logprob"] for a in alternatives), reverse=True
+                )
+                assert all(a["bytes"] == list(a["token"].encode("utf-8")) for a in alternatives)
+    # unicode: bytes are the UTF-8 of the token
+    choice = chat(client, messages=[{"role": "user", "content": "Bonjour café ☕"}], logprobs=True).json()["choices"][0]
+    assert any(max(entry["bytes"]) > 127 for entry in choice["logprobs"]["content"])
+
+
+def test_streamed_logprobs_come_with_each_piece(client: httpx.Client) -> None:
+    plain = chat(client, logprobs=True, top_logprobs=2).json()["choices"][0]
+    chunks = [json.loads(e) for e in events_of(chat(client, logprobs=True, top_logprobs=2, stream=True).content)[:-1]]
+    entries = []
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            if choice["delta"].get("content"):
+                (entry,) = choice["logprobs"]["content"]
+                assert entry["token"] == choice["delta"]["content"]
+                entries.append(entry)
+    assert [e["token"] for e in entries] == [e["token"] for e in plain["logprobs"]["content"]]
+    assert all(len(e["top_logprobs"]) == 2 for e in entries)
+
+
+def test_images_have_the_requested_size(client: httpx.Client) -> None:
+    for size, expected in (("64x64", (64, 64)), ("1x3", (1, 3)), ("640x480", (640, 480)), (None, (1024, 1024))):
+        body: Dict[str, Any] = {"model": "black-forest-labs/FLUX.1-dev", "prompt": "A lantern"}
+        if size is not None:
+            body["size"] = size
+        (image,) = client.post("/images/generations", json=body).json()["data"]
+        assert png_size(base64.b64decode(image["b64_json"])) == expected
+
+
+def character_reply(client: httpx.Client, messages: List[Dict[str, Any]], **body: Any) -> str:
+    response = chat(client, messages=messages, **body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["choices"][0]["message"]["content"])
+
+
+@pytest.mark.parametrize(
+    ("system", "name"),
+    [
+        ("You are Luna, a night-market guide in Neon Harbor.", "Luna"),
+        ("you're Captain Mira Vale. Stay in character.", "Captain Mira Vale"),
+        ("Name: Kai\nDescription: a ferry pilot\nPersonality: calm", "Kai"),
+        ("Write Ren's next reply in a fictional chat between Ren and Ana.", "Ren"),
+        ("A story.\n\nSable's personality: dry wit", "Sable"),
+        ("Play the role of Orin.", "Orin"),
+    ],
+)
+def test_a_character_named_by_the_system_prompt_speaks_greets_and_recalls(
+    client: httpx.Client, system: str, name: str
+) -> None:
+    first = [{"role": "system", "content": system}, {"role": "user", "content": "Hi there", "name": "Ana"}]
+    greeting = character_reply(client, first)
+    assert greeting.startswith(f"{name}: Hello, Ana! I am {name}. ")
+    with_greeting = [first[0], {"role": "assistant", "content": f"{name} waves."}, {"role": "user", "content": "Hello"}]
+    assert character_reply(client, with_greeting).startswith(f"{name}: Hello! I am {name}. ")
+    later = [*first, {"role": "assistant", "content": greeting}, {"role": "user", "content": "What now?"}]
+    recall = character_reply(client, later)
+    assert recall.startswith(f'{name}: You told me earlier: "Hi there". ')
+    assert 'You said "What now?"' in recall
+    assert character_reply(client, later) == recall  # deterministic
+    streamed = events_of(chat(client, messages=later, stream=True).content)
+    text = "".join(
+        json.loads(e)["choices"][0]["delta"].get("content") or "" for e in streamed[:-1] if json.loads(e)["choices"]
+    )
+    assert text == recall
+
+
+@pytest.mark.parametrize(
+    "system", ["You are a helpful assistant.", "Answer briefly.", "You are an AI. Name: unknown", "You are The best."]
+)
+def test_a_system_prompt_without_a_character_changes_nothing(client: httpx.Client, system: str) -> None:
+    plain = character_reply(client, HELLO)
+    assert character_reply(client, [{"role": "system", "content": system}, *HELLO]) == plain
+
+
+def test_a_tool_round_trip_and_a_character_through_the_sdk(server: MockServer, mode: str) -> None:
+    """The SDK, sync and async, streamed and not: tools → tool_calls → a tool message → the answer; a
+    character's greeting then its recall of the first message."""
+    import asyncio
+
+    from meganova import AsyncMegaNova, MegaNova
+
+    def turn(messages: List[Dict[str, Any]], stream: bool, **body: Any) -> Any:
+        if mode == "sync":
+            with MegaNova(api_key=server.api_key, base_url=server.url) as sdk:
+                if stream:
+                    return sdk.chat.stream(model=FLASH, messages=messages, **body).get_final_response()
+                return sdk.chat.create(model=FLASH, messages=messages, **body)
+
+        async def run() -> Any:
+            async with AsyncMegaNova(api_key=server.api_key, base_url=server.url) as sdk:
+                if stream:
+                    return await (await sdk.chat.stream(model=FLASH, messages=messages, **body)).get_final_response()
+                return await sdk.chat.create(model=FLASH, messages=messages, **body)
+
+        return asyncio.run(run())
+
+    for stream in (False, True):
+        messages: List[Dict[str, Any]] = list(ASK_WEATHER)
+        first = turn(messages, stream, tools=TOOLS)
+        (call,) = first.choices[0].message.tool_calls or []
+        assert first.choices[0].finish_reason == "tool_calls"
+        assert json.loads(call.function.arguments) == {"city": "Paris", "unit": "celsius", "days": 1}
+        messages.append({"role": "assistant", "content": None, "tool_calls": [call.to_dict()]})
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": "Rain"})
+        assert turn(messages, stream, tools=TOOLS).choices[0].message.content == "get_weather says: Rain"
+
+        chat_messages: List[Dict[str, Any]] = [{"role": "system", "content": "You are Luna."}, *HELLO]
+        greeting = turn(chat_messages, stream).choices[0].message.content
+        assert greeting.startswith("Luna: Hello! I am Luna.")
+        chat_messages += [{"role": "assistant", "content": greeting}, {"role": "user", "content": "Bye"}]
+        recall = turn(chat_messages, stream).choices[0].message.content
+        assert recall.startswith(f'Luna: You told me earlier: "{HELLO[0]["content"]}".')

@@ -33,7 +33,7 @@ MESSAGES = [{"role": "user", "content": "Hi"}]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[MockServer]:
-    with MockServer(api_key=KEY) as running:
+    with MockServer(api_key=KEY, chat_models=None) as running:
         yield running
 
 

@@ -8,7 +8,8 @@
     print(reply.response)
 
 The endpoints are the spec's `agents` operations (`meganova.api.agents`), on
-`https://studio-api.meganova.ai`, with the same retries, errors and stream rules as `MegaNova`. The key
+`https://studio-api.meganova.ai` (or `base_url=`, else `MEGANOVA_STUDIO_BASE_URL`), with the same
+retries, errors and stream rules as `MegaNova`. The key
 travels in the path (`/agents/v1/{agent_key}/...`), never in a header: it is scrubbed from every log
 line (httpx's own `HTTP Request:` line included) and error, masked as `agent_***`, and no repr shows it
 (the key and the paths holding it are `MaskedStr`s: tracebacks with locals show the mask).
@@ -17,7 +18,7 @@ line (httpx's own `HTTP Request:` line included) and error, masked as `agent_***
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, Sequence, Union, overload
 
 from meganova.api.agents import AgentsResource, AsyncAgentsResource
 from meganova.custom._client import AsyncMegaNova, MegaNova
@@ -36,6 +37,13 @@ __all__ = ["AsyncCloudAgent", "AsyncConversation", "CloudAgent", "Conversation",
 
 STUDIO_URL = "https://studio-api.meganova.ai"
 AGENT_KEY_ENV = "MEGANOVA_AGENT_KEY"
+STUDIO_BASE_URL_ENV = "MEGANOVA_STUDIO_BASE_URL"
+"""The Studio API's base URL when `base_url=` is not given (a local server: `python -m meganova.testing`)."""
+
+
+def _studio_url(base_url: Optional[str]) -> str:
+    return base_url or os.environ.get(STUDIO_BASE_URL_ENV) or STUDIO_URL
+
 
 Message = Mapping[str, Any]
 
@@ -88,11 +96,12 @@ class CloudAgent:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: Any = None,
     ) -> None:
-        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio API."""
+        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio
+        API, else MEGANOVA_STUDIO_BASE_URL, else production."""
         self._key = _agent_key(api_key)
         self._client = MegaNova(
             self._key,
-            base_url=base_url or STUDIO_URL,
+            base_url=_studio_url(base_url),
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
@@ -189,11 +198,12 @@ class AsyncCloudAgent:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: Any = None,
     ) -> None:
-        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio API."""
+        """`api_key`: the agent's key (`agent_...`), else MEGANOVA_AGENT_KEY; `base_url`: the Studio
+        API, else MEGANOVA_STUDIO_BASE_URL, else production."""
         self._key = _agent_key(api_key)
         self._client = AsyncMegaNova(
             self._key,
-            base_url=base_url or STUDIO_URL,
+            base_url=_studio_url(base_url),
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
@@ -283,9 +293,16 @@ class _ConversationBase:
         self.conversation_id = conversation_id
         """The conversation's id (None until the first reply gives one)."""
         self.last_reply: Optional[AgentChatResponse] = None
+        self.messages: List[Dict[str, str]] = []
+        """The transcript as meganova 0.4 kept it: `{"role": "user" | "assistant", "content": ...}` for each
+        message sent with `chat()` and each reply (also those to `confirm()` / `reject()`)."""
 
-    def _remember(self, reply: AgentChatResponse) -> AgentChatResponse:
+    def _remember(self, reply: AgentChatResponse, message: Optional[str] = None) -> AgentChatResponse:
         self.last_reply = reply
+        if message is not None:
+            self.messages.append({"role": "user", "content": message})
+        text = reply.get("response")
+        self.messages.append({"role": "assistant", "content": text if isinstance(text, str) else ""})
         conversation_id = reply.get("conversation_id")
         if isinstance(conversation_id, str):
             self.conversation_id = conversation_id
@@ -312,7 +329,7 @@ class Conversation(_ConversationBase):
 
     def chat(self, message: str, **kwargs: Any) -> AgentChatResponse:
         """Send `message` in this conversation."""
-        return self._remember(self._agent.chat(message, conversation_id=self.conversation_id, **kwargs))
+        return self._remember(self._agent.chat(message, conversation_id=self.conversation_id, **kwargs), message)
 
     def confirm(self) -> AgentChatResponse:
         """Approve the pending tool call."""
@@ -332,7 +349,7 @@ class AsyncConversation(_ConversationBase):
 
     async def chat(self, message: str, **kwargs: Any) -> AgentChatResponse:
         """Send `message` in this conversation."""
-        return self._remember(await self._agent.chat(message, conversation_id=self.conversation_id, **kwargs))
+        return self._remember(await self._agent.chat(message, conversation_id=self.conversation_id, **kwargs), message)
 
     async def confirm(self) -> AgentChatResponse:
         """Approve the pending tool call."""

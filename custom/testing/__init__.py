@@ -15,9 +15,9 @@ Run it in the foreground with `python -m meganova.testing --port 8080`.
 """
 
 from ._agents import AGENT_KEY
-from ._api import DEFAULT_MODEL, MODELS
+from ._api import CHAT_MODELS, DEFAULT_MODEL, MODELS
 from ._faults import FAULTS
 from ._http import Headers, RecordedRequest
 from ._server import MockServer
 
-__all__ = ["AGENT_KEY", "DEFAULT_MODEL", "FAULTS", "MODELS", "Headers", "MockServer", "RecordedRequest"]
+__all__ = ["AGENT_KEY", "CHAT_MODELS", "DEFAULT_MODEL", "FAULTS", "MODELS", "Headers", "MockServer", "RecordedRequest"]

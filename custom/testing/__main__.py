@@ -1,4 +1,5 @@
-"""`python -m meganova.testing [--host H] [--port P] [--api-key K]`: the local server, in the foreground.
+"""`python -m meganova.testing [--host H] [--port P] [--api-key K] [--model ID]...`: the local server, in
+the foreground.
 
 The first line printed is the base URL (`http://127.0.0.1:8080/v1`), the second the API key.
 """
@@ -12,6 +13,7 @@ import threading
 from types import FrameType
 from typing import List, Optional
 
+from ._api import CHAT_MODELS
 from ._server import MockServer
 
 
@@ -27,9 +29,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="the port; 0 picks a free one (default 8080)")
     parser.add_argument("--api-key", default="test", help="the key clients must send (default 'test')")
+    parser.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        metavar="ID",
+        help="a model id chat answers besides the listed ones (repeatable); '*' answers any id",
+    )
     args = parser.parse_args(argv)
+    chat_models: Optional[List[str]] = list(CHAT_MODELS) + list(args.models or [])
+    if "*" in (args.models or []):
+        chat_models = None
     try:
-        server = MockServer(args.host, args.port, args.api_key)
+        server = MockServer(args.host, args.port, args.api_key, chat_models=chat_models)
     except OSError as problem:
         print(f"cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
         return 1

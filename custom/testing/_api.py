@@ -14,9 +14,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ._answers import dumps, error_answer, error_body, invalid, json_object
 from ._http import Answer, RecordedRequest, StreamItem
+from ._reply import Choice, choices_for, logprobs_of, luna_reply, text_of, validate_tools
 from ._state import Context
 
 __all__ = [
+    "CHAT_MODELS",
     "DEFAULT_MODEL",
     "MODELS",
     "chat",
@@ -143,6 +145,11 @@ MODELS: List[Dict[str, Any]] = [
 `capabilities` maps a name to a boolean; the guideline's `modalities`, `nsfw_support`, `status` are kept."""
 
 
+CHAT_MODELS: Tuple[str, ...] = (*(str(model["id"]) for model in MODELS), "Qwen/Qwen2.5-VL-7B-Instruct")
+"""The model ids chat answers by default (the listed models and the catalogue's vision model); a chat
+request for another gets 404 `model_not_found`, as from the API (`MockServer(chat_models=...)`)."""
+
+
 def price_per_1k(model_id: str, kind: str) -> float:
     """The price of 1,000 tokens of `kind` (`prompt`, `completion`) of a listed model."""
     return float(Decimal(_MODELS_BY_ID[model_id]["pricing"][kind]) * 1000)
@@ -159,63 +166,11 @@ _BALANCE_BODY = dumps({"balance": 42.5, "currency": "USD", "status": "active"})
 
 _ROLES = frozenset(("system", "user", "assistant", "tool", "developer"))
 
-_OPENERS = (
-    "Oh, hey there!",
-    "Mm, the harbor is quiet tonight.",
-    "Welcome back, night owl.",
-    "Wide awake and humming, like the harbor lights.",
-    "Ah, a familiar voice in the fog.",
-    "Pull up a crate and sit with me.",
-)
-_MIDDLES = (
-    "The neon over the water keeps blinking pink and teal, like it is trying to tell a secret.",
-    "A ferry horn just sounded somewhere past the breakwater, low and patient.",
-    "The noodle stand on Pier Nine is still open, and the steam smells like ginger and rain.",
-    "I have been counting the lanterns on the old lighthouse; three are out again.",
-    "The tide is turning, so the whole market is packing up in that slow, sleepy way.",
-    "Somebody left a radio playing on a fishing boat, and it is all static and old jazz.",
-)
-_CLOSERS = (
-    "What brings you out tonight?",
-    "Tell me more, I am listening.",
-    "Shall we walk along the docks while you tell me the rest?",
-    "Where do you want to go from here?",
-    "Stay a while, the night is young.",
-    "What would you like to do next?",
-)
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict) and part.get("type") == "text"
-        )
-    return ""
-
-
-def luna_reply(last_user_message: str, choice: int = 0) -> str:
-    """Luna's deterministic answer to a user message (a few sentences; `choice` varies it)."""
-    words = last_user_message.split()
-    seed = zlib.crc32(" ".join(words).encode("utf-8")) + choice * 7
-    if words:
-        snippet = " ".join(words[:8]) + ("..." if len(words) > 8 else "")
-        echo = f'You said "{snippet}" and I keep turning it over.'
-    else:
-        echo = "You have not said a word yet, and that is fine by me."
-    return " ".join(
-        (
-            _OPENERS[seed % len(_OPENERS)],
-            echo,
-            _MIDDLES[(seed // 7) % len(_MIDDLES)],
-            _CLOSERS[(seed // 49) % len(_CLOSERS)],
-        )
-    )
-
 
 def validate_chat(body: Any) -> Optional[Answer]:
-    """The 422 answer for a chat request body that is not valid, or None."""
+    """The answer for a chat request body that is not valid, or None: 400 for empty `messages`
+    (`invalid_messages`) and a missing `model` without `session_id` (`missing_model`), as the spec's
+    example says, else 422 `validation_error`; each names the field in `param`."""
     if not isinstance(body, dict):
         return invalid("The body must be a JSON object", None)
     messages = body.get("messages")
@@ -223,8 +178,8 @@ def validate_chat(body: Any) -> Optional[Answer]:
         return invalid("'messages' is required", "messages")
     if not isinstance(messages, list):
         return invalid("'messages' must be a list", "messages")
-    if not messages:
-        return invalid("'messages' must not be empty", "messages")
+    if not messages:  # the spec's own example of a 400
+        return error_answer(400, "'messages' must not be empty", code="invalid_messages", param="messages")
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             return invalid(f"'messages[{index}]' must be an object", "messages")
@@ -242,7 +197,9 @@ def validate_chat(body: Any) -> Optional[Answer]:
         return invalid("'session_id' must be a string", "session_id")
     if model is None:
         if session_id is None:
-            return invalid("'model' is required unless 'session_id' is given", "model")
+            return error_answer(
+                400, "'model' is required unless 'session_id' is given", code="missing_model", param="model"
+            )
     elif not isinstance(model, str) or not model:
         return invalid("'model' must be a non-empty string", "model")
     for name, low, high in (
@@ -271,94 +228,114 @@ def validate_chat(body: Any) -> Optional[Answer]:
         isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(item, str) for item in stop))
     ):
         return invalid("'stop' must be a string or a list of strings", "stop")
+    problem = validate_tools(body)
+    if problem is not None:
+        return invalid(*problem)
     return None
 
 
 def _prompt_tokens(messages: List[Dict[str, Any]]) -> int:
-    return sum(len(_text_of(message.get("content")).split()) + 4 for message in messages) + 2
+    return sum(len(text_of(message.get("content")).split()) + 4 for message in messages) + 2
 
 
-def _apply_stop(text: str, stop: Any) -> str:
-    stops = [stop] if isinstance(stop, str) else list(stop or ())
-    cut = len(text)
-    for item in stops:
-        if item:
-            found = text.find(item)
-            if 0 <= found < cut:
-                cut = found
-    return text[:cut]
-
-
-def luna_completion(body: Mapping[str, Any]) -> Tuple[str, List[Tuple[List[str], str]], Dict[str, int]]:
-    """(model, [(words, finish_reason) per choice], usage) for a valid chat request body."""
+def luna_completion(
+    body: Mapping[str, Any], completion_id: str = "chatcmpl-0"
+) -> Tuple[str, List[Choice], Dict[str, int]]:
+    """(model, choices, usage) for a valid chat request body (see `_reply` for what the model says)."""
     model = body.get("model") or DEFAULT_MODEL
     messages: List[Dict[str, Any]] = body["messages"]
-    last_user = ""
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            last_user = _text_of(message.get("content"))
-            break
-    max_tokens = body.get("max_tokens")
-    choices: List[Tuple[List[str], str]] = []
-    for index in range(body.get("n") or 1):
-        words = _apply_stop(luna_reply(last_user, index), body.get("stop")).split()
-        finish = "stop"
-        if max_tokens is not None and len(words) > max_tokens:
-            words = words[:max_tokens]
-            finish = "length"
-        choices.append((words, finish))
+    choices = choices_for(body, completion_id)
     prompt = _prompt_tokens(messages)
-    completion = sum(len(words) for words, _ in choices)
+    completion = sum(choice.tokens for choice in choices)
     usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
     return str(model), choices, usage
 
 
+def _top_logprobs(body: Mapping[str, Any]) -> Optional[int]:
+    """How many alternatives each logprobs entry lists; None when `logprobs` is not asked for."""
+    if body.get("logprobs") is not True:
+        return None
+    top = body.get("top_logprobs")
+    return top if isinstance(top, int) else 0
+
+
 def chat_response(completion_id: str, body: Mapping[str, Any], content_override: Optional[str] = None) -> bytes:
     """The JSON `ChatResponse` for a valid request (`content_override` replaces the text)."""
-    model, choices, usage = luna_completion(body)
+    model, choices, usage = luna_completion(body, completion_id)
+    top = _top_logprobs(body)
+    answers = []
+    for index, choice in enumerate(choices):
+        message: Dict[str, Any] = {"role": "assistant", "content": choice.content}
+        if choice.tool_calls:
+            message["tool_calls"] = choice.tool_calls
+        elif content_override is not None:
+            message["content"] = content_override
+        answer: Dict[str, Any] = {"index": index, "message": message, "finish_reason": choice.finish_reason}
+        if top is not None:
+            answer["logprobs"] = (
+                None if choice.tool_calls else {"content": logprobs_of(choice.pieces, top), "refusal": None}
+            )
+        answers.append(answer)
     return dumps(
         {
             "id": completion_id,
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [
-                {
-                    "index": index,
-                    "message": {
-                        "role": "assistant",
-                        "content": content_override if content_override is not None else " ".join(words),
-                    },
-                    "finish_reason": finish,
-                }
-                for index, (words, finish) in enumerate(choices)
-            ],
+            "choices": answers,
             "usage": usage,
             "system_fingerprint": _FINGERPRINT,
         }
     )
 
 
-def chat_stream(completion_id: str, body: Mapping[str, Any]) -> Tuple[List[StreamItem], int]:
-    """The events of a streamed answer, and how many come after the finish_reason chunk."""
-    model, choices, usage = luna_completion(body)
-    created = int(time.time())
+def _argument_pieces(arguments: str) -> List[str]:
+    return [arguments[i : i + 8] for i in range(0, len(arguments), 8)]
 
-    def chunk(index: int, delta: Dict[str, Any], finish: Optional[str] = None) -> Dict[str, Any]:
+
+def chat_stream(completion_id: str, body: Mapping[str, Any]) -> Tuple[List[StreamItem], int]:
+    """The events of a streamed answer, and how many come after the finish_reason chunk.
+
+    Text comes a piece (a word) per chunk; a tool call as OpenAI streams it: a chunk with its `index`,
+    `id`, `type` and `function.name` (and `arguments: ""`), then chunks of `arguments` fragments."""
+    model, choices, usage = luna_completion(body, completion_id)
+    created = int(time.time())
+    top = _top_logprobs(body)
+
+    def chunk(index: int, delta: Dict[str, Any], finish: Optional[str] = None, **extra: Any) -> Dict[str, Any]:
+        choice: Dict[str, Any] = {"index": index, "delta": delta}
+        choice.update(extra)
+        choice["finish_reason"] = finish
         return {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
             "system_fingerprint": _FINGERPRINT,
-            "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
+            "choices": [choice],
         }
 
     events: List[StreamItem] = []
-    for index, (words, finish) in enumerate(choices):
-        events.append(chunk(index, {"role": "assistant", "content": ""}))
-        events.extend(chunk(index, {"content": word if n == 0 else " " + word}) for n, word in enumerate(words))
-        events.append(chunk(index, {}, finish))
+    for index, choice in enumerate(choices):
+        if choice.tool_calls:
+            events.append(chunk(index, {"role": "assistant", "content": None}))
+            for number, call in enumerate(choice.tool_calls):
+                head = {"index": number, "id": call["id"], "type": "function"}
+                head["function"] = {"name": call["function"]["name"], "arguments": ""}
+                events.append(chunk(index, {"tool_calls": [head]}))
+                for fragment in _argument_pieces(call["function"]["arguments"]):
+                    events.append(
+                        chunk(index, {"tool_calls": [{"index": number, "function": {"arguments": fragment}}]})
+                    )
+        else:
+            events.append(chunk(index, {"role": "assistant", "content": ""}))
+            for piece in choice.pieces:
+                if top is None:
+                    events.append(chunk(index, {"content": piece}))
+                else:
+                    logprobs = {"content": logprobs_of([piece], top), "refusal": None}
+                    events.append(chunk(index, {"content": piece}, logprobs=logprobs))
+        events.append(chunk(index, {}, choice.finish_reason))
     epilogue: List[StreamItem] = []
     options = body.get("stream_options")
     if not (isinstance(options, dict) and options.get("include_usage") is False):
@@ -393,6 +370,15 @@ def chat(request: RecordedRequest, context: Context) -> Answer:
     problem = validate_chat(body)
     if problem is not None:
         return problem
+    model = body.get("model")
+    if isinstance(model, str) and context.chat_models is not None and model not in context.chat_models:
+        return error_answer(
+            404,
+            f"The model '{model}' does not exist or you do not have access to it.",
+            type="invalid_request_error",
+            code="model_not_found",
+            param="model",
+        )
     return chat_answer("chatcmpl-" + context.answer_id, body)
 
 

@@ -174,7 +174,7 @@ CDN = "https://cdn.meganova.test"
 
 
 def generate_image(request: RecordedRequest, context: Context) -> Answer:
-    """`POST /v1/images/generations`: small PNGs (longest side 32 px, the requested aspect ratio)."""
+    """`POST /v1/images/generations`: PNGs of the requested `size` (1024x1024 by default)."""
     body, problem = json_object(request, "image generation request")
     if problem is not None:
         return problem
@@ -192,7 +192,6 @@ def generate_image(request: RecordedRequest, context: Context) -> Answer:
     if problem is not None:
         return problem
     width, height = (int(side) for side in (body.get("size") or "1024x1024").split("x"))
-    small_width, small_height = _media.thumbnail_size(width, height)
     as_url = body.get("response_format") == "url"
     images = []
     for index in range(body.get("n") or 1):
@@ -200,7 +199,7 @@ def generate_image(request: RecordedRequest, context: Context) -> Answer:
             image: Dict[str, Any] = {"url": f"{CDN}/images/img_{context.answer_id}_{index}.png"}
         else:
             seed = json.dumps([body["prompt"], body.get("seed"), index]).encode("utf-8")
-            png = _media.png(small_width, small_height, seed)
+            png = _media.png(width, height, seed)
             image = {"b64_json": base64.b64encode(png).decode("ascii")}
         image["revised_prompt"] = body["prompt"]
         images.append(image)

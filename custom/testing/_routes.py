@@ -69,6 +69,7 @@ def handle(
     answer_id: str,
     state: Optional[ApiState] = None,
     agent_keys: Optional[FrozenSet[str]] = frozenset((_agents.AGENT_KEY,)),
+    chat_models: Optional[FrozenSet[str]] = None,
 ) -> Answer:
     """The API's answer to `request`: 404 (unknown path) / 405 (method) / 401 (credential) / the operation's."""
     path = request.path
@@ -87,6 +88,7 @@ def handle(
             state=state if state is not None else ApiState(),
             params=tuple(unquote(group) for group in match.groups()),
             agent_keys=agent_keys,
+            chat_models=chat_models,
         )
         denied = _bearer_denied(request, api_key) if auth == _BEARER else _agents.check_agent_key(context)
         if denied is not None:

@@ -17,7 +17,7 @@ from email.utils import formatdate
 from types import TracebackType
 from typing import IO, Any, Deque, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type, cast
 
-from . import _agents, _answers, _routes
+from . import _agents, _answers, _api, _routes
 from ._faults import Body, Script, make_script
 from ._http import Answer, BadRequest, RecordedRequest, StreamItem, read_request, record, status_line
 from ._state import ApiState
@@ -97,7 +97,10 @@ class MockServer:
             ...
             assert server.requests[-1].path == "/v1/chat/completions"
 
-    Answers are deterministic: Luna's reply depends only on the last user message. A queued answer
+    Answers are deterministic: Luna's reply depends only on the last user message; offered tools are
+    called when the user's words match them (or `tool_choice` forces one), `response_format` gets JSON
+    valid against its schema, a system prompt that names a character makes the answer speak as it, and
+    `logprobs: true` adds logprobs (the rules: the README's section on the local server). A queued answer
     (`enqueue`) is used by exactly one request, in order, before the normal handling (and before the
     key is checked).
     """
@@ -108,16 +111,21 @@ class MockServer:
         port: int = 0,
         api_key: Optional[str] = "test",
         agent_keys: Optional[Iterable[str]] = (_agents.AGENT_KEY,),
+        chat_models: Optional[Iterable[str]] = _api.CHAT_MODELS,
     ) -> None:
         """Binds the listening socket right away (so `port` and `url` are known); `start()` serves it.
 
         `api_key=None` turns the `Authorization` check off. `agent_keys` are the Studio agent keys
-        `/agents/v1/{agent_key}/...` accepts (None: any `agent_...` key).
+        `/agents/v1/{agent_key}/...` accepts (None: any `agent_...` key). `chat_models` are the model
+        ids `/v1/chat/completions` answers (by default `meganova.testing.CHAT_MODELS`: the models
+        `/v1/models` lists); another gets 404 `model_not_found`; None: any model id.
         """
         self.api_key = api_key
         """The key requests must send as `Authorization: Bearer <key>` (None: any or none)."""
         self.agent_keys: Optional[FrozenSet[str]] = frozenset(agent_keys) if agent_keys is not None else None
         """The Studio agent keys the server knows (`agent_test` by default; None: any `agent_...`)."""
+        self.chat_models: Optional[FrozenSet[str]] = frozenset(chat_models) if chat_models is not None else None
+        """The model ids chat completions answer (None: any); another gets 404 `model_not_found`."""
         self._state = ApiState()
         self._lock = threading.Lock()
         self._scripts: Deque[Script] = collections.deque()
@@ -410,7 +418,9 @@ class MockServer:
             answer = script.answer(request, answer_id)
         if answer is None:
             try:
-                answer = _routes.handle(request, self.api_key, answer_id, self._state, self.agent_keys)
+                answer = _routes.handle(
+                    request, self.api_key, answer_id, self._state, self.agent_keys, self.chat_models
+                )
             except Exception:  # a bug here must not kill the connection silently
                 traceback.print_exc()
                 answer = _answers.error_answer(500, "The mock server failed; see its stderr", code="internal_error")

@@ -99,3 +99,5 @@ class Context:
     """The path's parameters (percent-decoded), in order."""
     agent_keys: Optional[FrozenSet[str]] = None
     """The Studio agent keys the server knows (None: any `agent_...` key)."""
+    chat_models: Optional[FrozenSet[str]] = None
+    """The model ids chat completions answer; another gets 404 `model_not_found` (None: any id)."""

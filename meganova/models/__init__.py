@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .chat_request_message import ChatRequestMessage
     from .chat_response import ChatResponse
     from .chat_role import ChatRole
+    from .choice_logprobs import ChoiceLogprobs
     from .embedding import Embedding
     from .embedding_encoding_format import EmbeddingEncodingFormat
     from .embedding_request import EmbeddingRequest
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .image_content_part import ImageContentPart
     from .image_generation_request import ImageGenerationRequest
     from .image_response_format import ImageResponseFormat
+    from .image_timings import ImageTimings
     from .image_url import ImageUrl
     from .image_url_detail import ImageUrlDetail
     from .images_response import ImagesResponse
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
     from .response_format_type import ResponseFormatType
     from .serverless_filter_logic import ServerlessFilterLogic
     from .serverless_model import ServerlessModel
+    from .serverless_model_tags import ServerlessModelTags
     from .serverless_models_page import ServerlessModelsPage
     from .serverless_models_page_tag_counts import ServerlessModelsPageTagCounts
     from .serverless_models_response import ServerlessModelsResponse
@@ -73,11 +76,13 @@ if TYPE_CHECKING:
     from .speech_response_format import SpeechResponseFormat
     from .stream_options import StreamOptions
     from .text_content_part import TextContentPart
+    from .token_logprob import TokenLogprob
     from .token_usage import TokenUsage
     from .tool_call import ToolCall
     from .tool_call_delta import ToolCallDelta
     from .tool_choice_object import ToolChoiceObject
     from .tool_definition import ToolDefinition
+    from .top_logprob import TopLogprob
     from .transcription import Transcription
     from .transcription_request import TranscriptionRequest
     from .transcription_response_format import TranscriptionResponseFormat
@@ -110,6 +115,7 @@ _MODULE_OF = {
     "ChatRequestMessage": ".chat_request_message",
     "ChatResponse": ".chat_response",
     "ChatRole": ".chat_role",
+    "ChoiceLogprobs": ".choice_logprobs",
     "Embedding": ".embedding",
     "EmbeddingEncodingFormat": ".embedding_encoding_format",
     "EmbeddingRequest": ".embedding_request",
@@ -126,6 +132,7 @@ _MODULE_OF = {
     "ImageContentPart": ".image_content_part",
     "ImageGenerationRequest": ".image_generation_request",
     "ImageResponseFormat": ".image_response_format",
+    "ImageTimings": ".image_timings",
     "ImageUrl": ".image_url",
     "ImageUrlDetail": ".image_url_detail",
     "ImagesResponse": ".images_response",
@@ -150,6 +157,7 @@ _MODULE_OF = {
     "ResponseFormatType": ".response_format_type",
     "ServerlessFilterLogic": ".serverless_filter_logic",
     "ServerlessModel": ".serverless_model",
+    "ServerlessModelTags": ".serverless_model_tags",
     "ServerlessModelsPage": ".serverless_models_page",
     "ServerlessModelsPageTagCounts": ".serverless_models_page_tag_counts",
     "ServerlessModelsResponse": ".serverless_models_response",
@@ -157,11 +165,13 @@ _MODULE_OF = {
     "SpeechResponseFormat": ".speech_response_format",
     "StreamOptions": ".stream_options",
     "TextContentPart": ".text_content_part",
+    "TokenLogprob": ".token_logprob",
     "TokenUsage": ".token_usage",
     "ToolCall": ".tool_call",
     "ToolCallDelta": ".tool_call_delta",
     "ToolChoiceObject": ".tool_choice_object",
     "ToolDefinition": ".tool_definition",
+    "TopLogprob": ".top_logprob",
     "Transcription": ".transcription",
     "TranscriptionRequest": ".transcription_request",
     "TranscriptionResponseFormat": ".transcription_response_format",
@@ -209,6 +219,7 @@ __all__ = (
     "ChatRequestMessage",
     "ChatResponse",
     "ChatRole",
+    "ChoiceLogprobs",
     "Embedding",
     "EmbeddingEncodingFormat",
     "EmbeddingRequest",
@@ -226,6 +237,7 @@ __all__ = (
     "ImageGenerationRequest",
     "ImageResponseFormat",
     "ImagesResponse",
+    "ImageTimings",
     "ImageUrl",
     "ImageUrlDetail",
     "InstanceBilling",
@@ -252,15 +264,18 @@ __all__ = (
     "ServerlessModelsPage",
     "ServerlessModelsPageTagCounts",
     "ServerlessModelsResponse",
+    "ServerlessModelTags",
     "SpeechRequest",
     "SpeechResponseFormat",
     "StreamOptions",
     "TextContentPart",
+    "TokenLogprob",
     "TokenUsage",
     "ToolCall",
     "ToolCallDelta",
     "ToolChoiceObject",
     "ToolDefinition",
+    "TopLogprob",
     "Transcription",
     "TranscriptionRequest",
     "TranscriptionResponseFormat",

@@ -4,47 +4,54 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.agent_chat_request_extra_data import AgentChatRequestExtraData
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class AgentChatRequest(_t.Model):
     """One message to the agent.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    message: _t.Field[str] = _t.Field(
-        "message", _t.read_str, required=True, doc="The user\u0027s message."
+    message: str = _attrs_field(
+        metadata=_t.json_field("message", _t.read_str, required=True)
     )
+    """The user's message."""
 
-    conversation_id: _t.Field[Optional[str]] = _t.Field(
-        "conversation_id",
-        _t.read_str,
-        doc="Continue this conversation (from a previous answer); a new one starts when left out.",
+    conversation_id: Optional[str] = _attrs_field(
+        metadata=_t.json_field("conversation_id", _t.read_str)
     )
+    """Continue this conversation (from a previous answer); a new one starts when left out."""
 
-    user_identifier: _t.Field[Optional[str]] = _t.Field(
-        "user_identifier",
-        _t.read_str,
-        doc="Who the user is, e.g. an email address, for the agent\u0027s memory.",
+    user_identifier: Optional[str] = _attrs_field(
+        metadata=_t.json_field("user_identifier", _t.read_str)
     )
+    """Who the user is, e.g. an email address, for the agent's memory."""
 
-    user_identifier_type: _t.Field[Optional[str]] = _t.Field(
-        "user_identifier_type",
-        _t.read_str,
-        doc="What `user_identifier` is, e.g. `email`, `phone`, `external_id`.",
+    user_identifier_type: Optional[str] = _attrs_field(
+        metadata=_t.json_field("user_identifier_type", _t.read_str)
     )
+    """What `user_identifier` is, e.g. `email`, `phone`, `external_id`."""
 
-    extra_data: _t.Field[Optional[AgentChatRequestExtraData]] = _t.Field(
-        "extra_data",
-        _t.read_model("agent_chat_request_extra_data", "AgentChatRequestExtraData"),
-        doc="Any context for the agent.",
+    extra_data: Optional[AgentChatRequestExtraData] = _attrs_field(
+        metadata=_t.json_field(
+            "extra_data",
+            _t.read_model("agent_chat_request_extra_data", "AgentChatRequestExtraData"),
+        )
     )
+    """Any context for the agent."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,78 +4,99 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.pending_tool_call import PendingToolCall
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class AgentChatResponse(_t.Model):
     """The agent's reply.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    response: str = _attrs_field(
+        metadata=_t.json_field("response", _t.read_str, required=True)
+    )
+    """The reply's text."""
 
-    response: _t.Field[str] = _t.Field(
-        "response", _t.read_str, required=True, doc="The reply\u0027s text."
+    conversation_id: str = _attrs_field(
+        metadata=_t.json_field("conversation_id", _t.read_str, required=True)
+    )
+    """Pass it back to continue this conversation."""
+
+    message_id: Optional[str] = _attrs_field(
+        metadata=_t.json_field("message_id", _t.read_str)
     )
 
-    conversation_id: _t.Field[str] = _t.Field(
-        "conversation_id",
-        _t.read_str,
-        required=True,
-        doc="Pass it back to continue this conversation.",
+    agent_id: Optional[str] = _attrs_field(
+        metadata=_t.json_field("agent_id", _t.read_str)
     )
 
-    message_id: _t.Field[Optional[str]] = _t.Field("message_id", _t.read_str)
-
-    agent_id: _t.Field[Optional[str]] = _t.Field("agent_id", _t.read_str)
-
-    agent_name: _t.Field[Optional[str]] = _t.Field("agent_name", _t.read_str)
-
-    tokens_used: _t.Field[Optional[Union[int, None]]] = _t.Field(
-        "tokens_used", _t.read_union(_t.read_int, _t.read_none), nullable=True
+    agent_name: Optional[str] = _attrs_field(
+        metadata=_t.json_field("agent_name", _t.read_str)
     )
 
-    memories_used: _t.Field[Optional[int]] = _t.Field(
-        "memories_used",
-        _t.read_int,
-        doc="How many memories of the user the agent drew on.",
+    tokens_used: Optional[Union[int, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "tokens_used", _t.read_union(_t.read_int, _t.read_none), nullable=True
+        )
     )
 
-    image_urls: _t.Field[Optional[Union[list[str], None]]] = _t.Field(
-        "image_urls",
-        _t.read_union(_t.read_list(_t.read_str), _t.read_none),
-        nullable=True,
+    memories_used: Optional[int] = _attrs_field(
+        metadata=_t.json_field("memories_used", _t.read_int)
+    )
+    """How many memories of the user the agent drew on."""
+
+    image_urls: Optional[Union[list[str], None]] = _attrs_field(
+        metadata=_t.json_field(
+            "image_urls",
+            _t.read_union(_t.read_list(_t.read_str), _t.read_none),
+            nullable=True,
+        )
     )
 
-    resolution_status: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "resolution_status", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    resolution_status: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "resolution_status", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    resolution_confidence: _t.Field[Optional[Union[float, None]]] = _t.Field(
-        "resolution_confidence",
-        _t.read_union(_t.read_float, _t.read_none),
-        nullable=True,
+    resolution_confidence: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "resolution_confidence",
+            _t.read_union(_t.read_float, _t.read_none),
+            nullable=True,
+        )
     )
 
-    pending_tool_call: _t.Field[Optional[Union[PendingToolCall, None]]] = _t.Field(
-        "pending_tool_call",
-        _t.read_union(
-            _t.read_model("pending_tool_call", "PendingToolCall", exact=True),
-            _t.read_none,
-        ),
-        nullable=True,
+    pending_tool_call: Optional[Union[PendingToolCall, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "pending_tool_call",
+            _t.read_union(
+                _t.read_model("pending_tool_call", "PendingToolCall", exact=True),
+                _t.read_none,
+            ),
+            nullable=True,
+        )
     )
 
-    status: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "status",
-        _t.read_union(_t.read_str, _t.read_none),
-        nullable=True,
-        doc="`completed`, or `pending_approval` while a tool call waits.",
+    status: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "status", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
+    """`completed`, or `pending_approval` while a tool call waits."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

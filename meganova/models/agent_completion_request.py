@@ -4,35 +4,49 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.chat_request_message import ChatRequestMessage
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class AgentCompletionRequest(_t.Model):
     """An OpenAI-style chat completion request to an agent.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    messages: _t.Field[list[ChatRequestMessage]] = _t.Field(
-        "messages",
-        _t.read_list(_t.read_model("chat_request_message", "ChatRequestMessage")),
-        required=True,
+    messages: list[ChatRequestMessage] = _attrs_field(
+        metadata=_t.json_field(
+            "messages",
+            _t.read_list(_t.read_model("chat_request_message", "ChatRequestMessage")),
+            required=True,
+        )
     )
 
-    stream: _t.Field[Optional[bool]] = _t.Field("stream", _t.read_bool)
-
-    temperature: _t.Field[Optional[float]] = _t.Field("temperature", _t.read_float)
-
-    max_tokens: _t.Field[Optional[int]] = _t.Field("max_tokens", _t.read_int)
-
-    user: _t.Field[Optional[str]] = _t.Field(
-        "user", _t.read_str, doc="An id of the end user."
+    stream: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("stream", _t.read_bool)
     )
+
+    temperature: Optional[float] = _attrs_field(
+        metadata=_t.json_field("temperature", _t.read_float)
+    )
+
+    max_tokens: Optional[int] = _attrs_field(
+        metadata=_t.json_field("max_tokens", _t.read_int)
+    )
+
+    user: Optional[str] = _attrs_field(metadata=_t.json_field("user", _t.read_str))
+    """An id of the end user."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

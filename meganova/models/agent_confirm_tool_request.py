@@ -4,33 +4,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.agent_tool_action import AgentToolAction
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class AgentConfirmToolRequest(_t.Model):
     """A `AgentConfirmToolRequest` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    approval_id: _t.Field[str] = _t.Field(
-        "approval_id",
-        _t.read_str,
-        required=True,
-        doc="The `approval_id` of the `pending_tool_call`.",
+    approval_id: str = _attrs_field(
+        metadata=_t.json_field("approval_id", _t.read_str, required=True)
     )
+    """The `approval_id` of the `pending_tool_call`."""
 
-    action: _t.Field[AgentToolAction] = _t.Field(
-        "action",
-        _t.read_enum("agent_tool_action", "AgentToolAction"),
-        required=True,
-        doc="The decision on a pending tool call.",
+    action: AgentToolAction = _attrs_field(
+        metadata=_t.json_field(
+            "action",
+            _t.read_enum("agent_tool_action", "AgentToolAction"),
+            required=True,
+        )
     )
+    """The decision on a pending tool call."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

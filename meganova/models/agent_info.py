@@ -4,34 +4,48 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class AgentInfo(_t.Model):
     """An agent's public info.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    id: str = _attrs_field(metadata=_t.json_field("id", _t.read_str, required=True))
 
-    id: _t.Field[str] = _t.Field("id", _t.read_str, required=True)
+    name: str = _attrs_field(metadata=_t.json_field("name", _t.read_str, required=True))
 
-    name: _t.Field[str] = _t.Field("name", _t.read_str, required=True)
-
-    description: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "description", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    description: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "description", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    avatar_url: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "avatar_url", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    avatar_url: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "avatar_url", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    welcome_message: _t.Field[Optional[str]] = _t.Field(
-        "welcome_message", _t.read_str, doc="What the agent says first."
+    welcome_message: Optional[str] = _attrs_field(
+        metadata=_t.json_field("welcome_message", _t.read_str)
+    )
+    """What the agent says first."""
+
+    is_available: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("is_available", _t.read_bool)
     )
 
-    is_available: _t.Field[Optional[bool]] = _t.Field("is_available", _t.read_bool)
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

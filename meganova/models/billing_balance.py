@@ -4,24 +4,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class BillingBalance(_t.Model):
     """A `BillingBalance` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    balance: _t.Field[float] = _t.Field("balance", _t.read_float, required=True)
-
-    currency: _t.Field[str] = _t.Field("currency", _t.read_str, required=True)
-
-    status: _t.Field[str] = _t.Field(
-        "status", _t.read_str, required=True, doc="`active`, `low`, `suspended`, ..."
+    balance: float = _attrs_field(
+        metadata=_t.json_field("balance", _t.read_float, required=True)
     )
+
+    currency: str = _attrs_field(
+        metadata=_t.json_field("currency", _t.read_str, required=True)
+    )
+
+    status: str = _attrs_field(
+        metadata=_t.json_field("status", _t.read_str, required=True)
+    )
+    """`active`, `low`, `suspended`, ..."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

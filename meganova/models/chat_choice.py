@@ -4,38 +4,67 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.chat_message import ChatMessage
+    from ..models.choice_logprobs import ChoiceLogprobs
     from ..models.finish_reason import FinishReason
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChatChoice(_t.Model):
     """A `ChatChoice` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    index: _t.Field[int] = _t.Field("index", _t.read_int, required=True)
-
-    message: _t.Field[ChatMessage] = _t.Field(
-        "message", _t.read_model("chat_message", "ChatMessage"), required=True
+    index: int = _attrs_field(
+        metadata=_t.json_field("index", _t.read_int, required=True)
     )
 
-    finish_reason: _t.Field[Optional[Union[FinishReason, None]]] = _t.Field(
-        "finish_reason",
-        _t.read_union(_t.read_enum("finish_reason", "FinishReason"), _t.read_none),
-        nullable=True,
+    message: ChatMessage = _attrs_field(
+        metadata=_t.json_field(
+            "message", _t.read_model("chat_message", "ChatMessage"), required=True
+        )
     )
+
+    finish_reason: Optional[Union[FinishReason, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "finish_reason",
+            _t.read_union(_t.read_enum("finish_reason", "FinishReason"), _t.read_none),
+            nullable=True,
+        )
+    )
+
+    logprobs: Optional[Union[ChoiceLogprobs, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "logprobs",
+            _t.read_union(
+                _t.read_model("choice_logprobs", "ChoiceLogprobs", exact=True),
+                _t.read_none,
+            ),
+            nullable=True,
+        )
+    )
+    """The log probabilities of the output tokens, when the request asked for `logprobs`."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         index: int,
         message: Union[ChatMessage, Mapping[str, Any]],
         finish_reason: Optional[Union[Union[FinishReason, str], None]] = None,
+        logprobs: Optional[
+            Union[Union[ChoiceLogprobs, Mapping[str, Any]], None]
+        ] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -45,6 +74,7 @@ class ChatChoice(_t.Model):
                 "index": index,
                 "message": message,
                 "finish_reason": finish_reason,
+                "logprobs": logprobs,
             },
             additional_properties,
         )

@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,25 +14,35 @@ if TYPE_CHECKING:
     from ..models.finish_reason import FinishReason
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChatChunkChoice(_t.Model):
     """A `ChatChunkChoice` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    index: _t.Field[int] = _t.Field("index", _t.read_int, required=True)
-
-    delta: _t.Field[ChatDelta] = _t.Field(
-        "delta", _t.read_model("chat_delta", "ChatDelta"), required=True
+    index: int = _attrs_field(
+        metadata=_t.json_field("index", _t.read_int, required=True)
     )
 
-    finish_reason: _t.Field[Optional[Union[FinishReason, None]]] = _t.Field(
-        "finish_reason",
-        _t.read_union(_t.read_enum("finish_reason", "FinishReason"), _t.read_none),
-        nullable=True,
+    delta: ChatDelta = _attrs_field(
+        metadata=_t.json_field(
+            "delta", _t.read_model("chat_delta", "ChatDelta"), required=True
+        )
     )
+
+    finish_reason: Optional[Union[FinishReason, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "finish_reason",
+            _t.read_union(_t.read_enum("finish_reason", "FinishReason"), _t.read_none),
+            nullable=True,
+        )
+    )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

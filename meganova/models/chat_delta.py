@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,29 +14,41 @@ if TYPE_CHECKING:
     from ..models.tool_call_delta import ToolCallDelta
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChatDelta(_t.Model):
     """A `ChatDelta` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    role: Optional[ChatRole] = _attrs_field(
+        metadata=_t.json_field("role", _t.read_enum("chat_role", "ChatRole"))
+    )
+    """Who wrote a message."""
 
-    role: _t.Field[Optional[ChatRole]] = _t.Field(
-        "role", _t.read_enum("chat_role", "ChatRole"), doc="Who wrote a message."
+    content: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "content", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    content: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "content", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    tool_calls: Optional[list[ToolCallDelta]] = _attrs_field(
+        metadata=_t.json_field(
+            "tool_calls",
+            _t.read_list(_t.read_model("tool_call_delta", "ToolCallDelta")),
+        )
     )
 
-    tool_calls: _t.Field[Optional[list[ToolCallDelta]]] = _t.Field(
-        "tool_calls", _t.read_list(_t.read_model("tool_call_delta", "ToolCallDelta"))
+    reasoning_content: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "reasoning_content", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    reasoning_content: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "reasoning_content", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

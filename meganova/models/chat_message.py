@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,35 +14,57 @@ if TYPE_CHECKING:
     from ..models.tool_call import ToolCall
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChatMessage(_t.Model):
     """A `ChatMessage` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    role: ChatRole = _attrs_field(
+        metadata=_t.json_field(
+            "role", _t.read_enum("chat_role", "ChatRole"), required=True
+        )
+    )
+    """Who wrote a message."""
 
-    role: _t.Field[ChatRole] = _t.Field(
-        "role",
-        _t.read_enum("chat_role", "ChatRole"),
-        required=True,
-        doc="Who wrote a message.",
+    content: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "content", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    content: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "content", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    tool_calls: Optional[list[ToolCall]] = _attrs_field(
+        metadata=_t.json_field(
+            "tool_calls", _t.read_list(_t.read_model("tool_call", "ToolCall"))
+        )
     )
 
-    tool_calls: _t.Field[Optional[list[ToolCall]]] = _t.Field(
-        "tool_calls", _t.read_list(_t.read_model("tool_call", "ToolCall"))
+    reasoning_content: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "reasoning_content", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
+    """The model's reasoning, for models that show it."""
 
-    reasoning_content: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "reasoning_content",
-        _t.read_union(_t.read_str, _t.read_none),
-        nullable=True,
-        doc="The model\u0027s reasoning, for models that show it.",
+    tool_call_id: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "tool_call_id", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
+    """For a `tool` message, the id of the tool call it answers."""
+
+    name: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "name", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """The author's name, when one was given."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
@@ -47,6 +72,8 @@ class ChatMessage(_t.Model):
         content: Optional[Union[str, None]] = None,
         tool_calls: Optional[Sequence[Union[ToolCall, Mapping[str, Any]]]] = None,
         reasoning_content: Optional[Union[str, None]] = None,
+        tool_call_id: Optional[Union[str, None]] = None,
+        name: Optional[Union[str, None]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -57,6 +84,8 @@ class ChatMessage(_t.Model):
                 "content": content,
                 "tool_calls": tool_calls,
                 "reasoning_content": reasoning_content,
+                "tool_call_id": tool_call_id,
+                "name": name,
             },
             additional_properties,
         )

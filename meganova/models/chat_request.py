@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -14,82 +17,124 @@ if TYPE_CHECKING:
     from ..models.tool_definition import ToolDefinition
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChatRequest(_t.Model):
     """A chat completion request. Fields not listed here are forwarded to the model as they are.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    messages: _t.Field[list[ChatRequestMessage]] = _t.Field(
-        "messages",
-        _t.read_list(_t.read_model("chat_request_message", "ChatRequestMessage")),
-        required=True,
+    messages: list[ChatRequestMessage] = _attrs_field(
+        metadata=_t.json_field(
+            "messages",
+            _t.read_list(_t.read_model("chat_request_message", "ChatRequestMessage")),
+            required=True,
+        )
     )
+    """The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages)."""
 
-    model: _t.Field[Optional[str]] = _t.Field(
-        "model",
-        _t.read_str,
-        doc="The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.",
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
+    """The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given."""
+
+    session_id: Optional[str] = _attrs_field(
+        metadata=_t.json_field("session_id", _t.read_str)
     )
+    """A character chat session; its character decides the model when `model` is left out."""
 
-    session_id: _t.Field[Optional[str]] = _t.Field(
-        "session_id",
-        _t.read_str,
-        doc="A character chat session; its character decides the model when `model` is left out.",
+    temperature: Optional[float] = _attrs_field(
+        metadata=_t.json_field("temperature", _t.read_float)
     )
+    """Sampling temperature, 0 to 2; higher is more varied, lower more focused."""
 
-    temperature: _t.Field[Optional[float]] = _t.Field("temperature", _t.read_float)
-
-    top_p: _t.Field[Optional[float]] = _t.Field("top_p", _t.read_float)
-
-    max_tokens: _t.Field[Optional[int]] = _t.Field("max_tokens", _t.read_int)
-
-    stream: _t.Field[Optional[bool]] = _t.Field("stream", _t.read_bool)
-
-    stream_options: _t.Field[Optional[StreamOptions]] = _t.Field(
-        "stream_options", _t.read_model("stream_options", "StreamOptions")
+    top_p: Optional[float] = _attrs_field(
+        metadata=_t.json_field("top_p", _t.read_float)
     )
+    """Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability."""
 
-    stop: _t.Field[Optional[Union[str, list[str]]]] = _t.Field(
-        "stop", _t.read_union(_t.read_str, _t.read_list(_t.read_str))
+    max_tokens: Optional[int] = _attrs_field(
+        metadata=_t.json_field("max_tokens", _t.read_int)
     )
+    """The most tokens the answer may have; a longer one stops with `finish_reason` `length`."""
 
-    n: _t.Field[Optional[int]] = _t.Field("n", _t.read_int)
-
-    seed: _t.Field[Optional[int]] = _t.Field("seed", _t.read_int)
-
-    presence_penalty: _t.Field[Optional[float]] = _t.Field(
-        "presence_penalty", _t.read_float
+    stream: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("stream", _t.read_bool)
     )
+    """Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`."""
 
-    frequency_penalty: _t.Field[Optional[float]] = _t.Field(
-        "frequency_penalty", _t.read_float
+    stream_options: Optional[StreamOptions] = _attrs_field(
+        metadata=_t.json_field(
+            "stream_options", _t.read_model("stream_options", "StreamOptions")
+        )
     )
+    """Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage."""
 
-    tools: _t.Field[Optional[list[ToolDefinition]]] = _t.Field(
-        "tools", _t.read_list(_t.read_model("tool_definition", "ToolDefinition"))
+    stop: Optional[Union[str, list[str]]] = _attrs_field(
+        metadata=_t.json_field(
+            "stop", _t.read_union(_t.read_str, _t.read_list(_t.read_str))
+        )
     )
+    """A sequence (or a list of them) where the model stops; the answer does not contain it."""
 
-    tool_choice: _t.Field[Optional[Union[str, ToolChoiceObject]]] = _t.Field(
-        "tool_choice",
-        _t.read_union(
-            _t.read_str,
-            _t.read_model("tool_choice_object", "ToolChoiceObject", exact=True),
-        ),
-        doc='`none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.',
-    )
+    n: Optional[int] = _attrs_field(metadata=_t.json_field("n", _t.read_int))
+    """How many answers (choices) to make for the conversation."""
 
-    response_format: _t.Field[Optional[ResponseFormat]] = _t.Field(
-        "response_format", _t.read_model("response_format", "ResponseFormat")
-    )
+    seed: Optional[int] = _attrs_field(metadata=_t.json_field("seed", _t.read_int))
+    """Sample deterministically, as far as the model allows; the same seed and request give the same answer."""
 
-    user: _t.Field[Optional[str]] = _t.Field(
-        "user",
-        _t.read_str,
-        doc="An id of the end user, for abuse monitoring and usage grouping.",
+    presence_penalty: Optional[float] = _attrs_field(
+        metadata=_t.json_field("presence_penalty", _t.read_float)
     )
+    """-2 to 2; positive values favour tokens not yet in the text (new topics)."""
+
+    frequency_penalty: Optional[float] = _attrs_field(
+        metadata=_t.json_field("frequency_penalty", _t.read_float)
+    )
+    """-2 to 2; positive values penalise tokens by how often they already appear (less repetition)."""
+
+    logprobs: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("logprobs", _t.read_bool)
+    )
+    """Return the log probability of each output token (in `choices[].logprobs`)."""
+
+    top_logprobs: Optional[int] = _attrs_field(
+        metadata=_t.json_field("top_logprobs", _t.read_int)
+    )
+    """With `logprobs`, how many of the most likely tokens to return at each position."""
+
+    tools: Optional[list[ToolDefinition]] = _attrs_field(
+        metadata=_t.json_field(
+            "tools", _t.read_list(_t.read_model("tool_definition", "ToolDefinition"))
+        )
+    )
+    """Functions the model may call: `[{"type": "function", "function": {"name", "description",
+    "parameters"}}]`, `parameters` a JSON Schema."""
+
+    tool_choice: Optional[Union[str, ToolChoiceObject]] = _attrs_field(
+        metadata=_t.json_field(
+            "tool_choice",
+            _t.read_union(
+                _t.read_str,
+                _t.read_model("tool_choice_object", "ToolChoiceObject", exact=True),
+            ),
+        )
+    )
+    """`none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`."""
+
+    response_format: Optional[ResponseFormat] = _attrs_field(
+        metadata=_t.json_field(
+            "response_format", _t.read_model("response_format", "ResponseFormat")
+        )
+    )
+    """`{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+    "schema", "strict"}}` for JSON valid against a schema."""
+
+    user: Optional[str] = _attrs_field(metadata=_t.json_field("user", _t.read_str))
+    """An id of the end user, for abuse monitoring and usage grouping."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
@@ -106,6 +151,8 @@ class ChatRequest(_t.Model):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -131,6 +178,8 @@ class ChatRequest(_t.Model):
                 "seed": seed,
                 "presence_penalty": presence_penalty,
                 "frequency_penalty": frequency_penalty,
+                "logprobs": logprobs,
+                "top_logprobs": top_logprobs,
                 "tools": tools,
                 "tool_choice": tool_choice,
                 "response_format": response_format,

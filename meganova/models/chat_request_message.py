@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -13,46 +16,60 @@ if TYPE_CHECKING:
     from ..models.tool_call import ToolCall
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChatRequestMessage(_t.Model):
     """A `ChatRequestMessage` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    role: _t.Field[ChatRole] = _t.Field(
-        "role",
-        _t.read_enum("chat_role", "ChatRole"),
-        required=True,
-        doc="Who wrote a message.",
+    role: ChatRole = _attrs_field(
+        metadata=_t.json_field(
+            "role", _t.read_enum("chat_role", "ChatRole"), required=True
+        )
     )
+    """Who wrote a message."""
 
-    content: _t.Field[
-        Optional[Union[str, list[Union[TextContentPart, ImageContentPart]], None]]
-    ] = _t.Field(
-        "content",
-        _t.read_union(
-            _t.read_str,
-            _t.read_list(
-                _t.read_union(
-                    _t.read_model("text_content_part", "TextContentPart", exact=True),
-                    _t.read_model("image_content_part", "ImageContentPart", exact=True),
-                )
+    content: Optional[
+        Union[str, list[Union[TextContentPart, ImageContentPart]], None]
+    ] = _attrs_field(
+        metadata=_t.json_field(
+            "content",
+            _t.read_union(
+                _t.read_str,
+                _t.read_list(
+                    _t.read_union(
+                        _t.read_model(
+                            "text_content_part", "TextContentPart", exact=True
+                        ),
+                        _t.read_model(
+                            "image_content_part", "ImageContentPart", exact=True
+                        ),
+                    )
+                ),
+                _t.read_none,
             ),
-            _t.read_none,
-        ),
-        nullable=True,
-        doc="The text, or a list of text and image parts. May be null on an assistant message with tool calls.",
+            nullable=True,
+        )
+    )
+    """The text, or a list of text and image parts. May be null on an assistant message with tool calls."""
+
+    name: Optional[str] = _attrs_field(metadata=_t.json_field("name", _t.read_str))
+
+    tool_calls: Optional[list[ToolCall]] = _attrs_field(
+        metadata=_t.json_field(
+            "tool_calls", _t.read_list(_t.read_model("tool_call", "ToolCall"))
+        )
     )
 
-    name: _t.Field[Optional[str]] = _t.Field("name", _t.read_str)
-
-    tool_calls: _t.Field[Optional[list[ToolCall]]] = _t.Field(
-        "tool_calls", _t.read_list(_t.read_model("tool_call", "ToolCall"))
+    tool_call_id: Optional[str] = _attrs_field(
+        metadata=_t.json_field("tool_call_id", _t.read_str)
     )
 
-    tool_call_id: _t.Field[Optional[str]] = _t.Field("tool_call_id", _t.read_str)
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

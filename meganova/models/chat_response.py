@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,44 +14,57 @@ if TYPE_CHECKING:
     from ..models.token_usage import TokenUsage
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ChatResponse(_t.Model):
     """A `ChatResponse` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    id: str = _attrs_field(metadata=_t.json_field("id", _t.read_str, required=True))
 
-    id: _t.Field[str] = _t.Field("id", _t.read_str, required=True)
-
-    choices: _t.Field[list[ChatChoice]] = _t.Field(
-        "choices",
-        _t.read_list(_t.read_model("chat_choice", "ChatChoice")),
-        required=True,
+    choices: list[ChatChoice] = _attrs_field(
+        metadata=_t.json_field(
+            "choices",
+            _t.read_list(_t.read_model("chat_choice", "ChatChoice")),
+            required=True,
+        )
     )
 
-    usage: _t.Field[TokenUsage] = _t.Field(
-        "usage", _t.read_model("token_usage", "TokenUsage"), required=True
+    usage: TokenUsage = _attrs_field(
+        metadata=_t.json_field(
+            "usage", _t.read_model("token_usage", "TokenUsage"), required=True
+        )
     )
 
-    object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
 
-    created: _t.Field[Optional[int]] = _t.Field(
-        "created", _t.read_int, doc="Unix time, seconds."
+    created: Optional[int] = _attrs_field(
+        metadata=_t.json_field("created", _t.read_int)
+    )
+    """Unix time, seconds."""
+
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
+
+    system_fingerprint: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "system_fingerprint",
+            _t.read_union(_t.read_str, _t.read_none),
+            nullable=True,
+        )
     )
 
-    model: _t.Field[Optional[str]] = _t.Field("model", _t.read_str)
-
-    system_fingerprint: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "system_fingerprint", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         id: str,
         choices: Sequence[Union[ChatChoice, Mapping[str, Any]]],
         usage: Union[TokenUsage, Mapping[str, Any]],
-        object_: Optional[str] = None,
+        object: Optional[str] = None,
         created: Optional[int] = None,
         model: Optional[str] = None,
         system_fingerprint: Optional[Union[str, None]] = None,
@@ -61,10 +77,21 @@ class ChatResponse(_t.Model):
                 "id": id,
                 "choices": choices,
                 "usage": usage,
-                "object": object_,
+                "object": object,
                 "created": created,
                 "model": model,
                 "system_fingerprint": system_fingerprint,
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ChatResponse", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("ChatResponse", "object_", "object")
+        self.object = value

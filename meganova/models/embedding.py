@@ -4,41 +4,48 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 from ..custom._model_extras import (
     EmbeddingExtras,  # the hand-written extras the spec names (x-meganova-extras)
 )
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class Embedding(EmbeddingExtras, _t.Model):
     """A `Embedding` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    index: _t.Field[int] = _t.Field(
-        "index",
-        _t.read_int,
-        required=True,
-        doc="The position of the input this vector belongs to.",
+    index: int = _attrs_field(
+        metadata=_t.json_field("index", _t.read_int, required=True)
     )
+    """The position of the input this vector belongs to."""
 
-    embedding: _t.Field[Union[list[float], str]] = _t.Field(
-        "embedding",
-        _t.read_union(_t.read_list(_t.read_float), _t.read_str),
-        required=True,
-        doc="The vector, or a base64 text of little-endian float32 values with `encoding_format` base64.",
+    embedding: Union[list[float], str] = _attrs_field(
+        metadata=_t.json_field(
+            "embedding",
+            _t.read_union(_t.read_list(_t.read_float), _t.read_str),
+            required=True,
+        )
     )
+    """The vector, or a base64 text of little-endian float32 values with `encoding_format` base64."""
 
-    object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         index: int,
         embedding: Union[Sequence[float], str],
-        object_: Optional[str] = None,
+        object: Optional[str] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -47,7 +54,18 @@ class Embedding(EmbeddingExtras, _t.Model):
             {
                 "index": index,
                 "embedding": embedding,
-                "object": object_,
+                "object": object,
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("Embedding", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("Embedding", "object_", "object")
+        self.object = value

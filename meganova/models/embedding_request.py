@@ -4,60 +4,65 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.embedding_encoding_format import EmbeddingEncodingFormat
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class EmbeddingRequest(_t.Model):
     """What to embed, and with which model.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    input_: _t.Field[Union[str, list[str], list[int], list[list[int]]]] = _t.Field(
-        "input",
-        _t.read_union(
-            _t.read_str,
-            _t.read_list(_t.read_str),
-            _t.read_list(_t.read_int),
-            _t.read_list(_t.read_list(_t.read_int)),
-        ),
-        required=True,
-        doc="One text, a list of texts, one token array, or a list of token arrays.",
+    input: Union[str, list[str], list[int], list[list[int]]] = _attrs_field(
+        metadata=_t.json_field(
+            "input",
+            _t.read_union(
+                _t.read_str,
+                _t.read_list(_t.read_str),
+                _t.read_list(_t.read_int),
+                _t.read_list(_t.read_list(_t.read_int)),
+            ),
+            required=True,
+        )
     )
+    """One text, a list of texts, one token array, or a list of token arrays."""
 
-    model: _t.Field[str] = _t.Field(
-        "model",
-        _t.read_str,
-        required=True,
-        doc="The embedding model id, e.g. `BAAI/bge-m3`.",
+    model: str = _attrs_field(
+        metadata=_t.json_field("model", _t.read_str, required=True)
     )
+    """The embedding model id, e.g. `BAAI/bge-m3`."""
 
-    encoding_format: _t.Field[Optional[EmbeddingEncodingFormat]] = _t.Field(
-        "encoding_format",
-        _t.read_enum("embedding_encoding_format", "EmbeddingEncodingFormat"),
-        doc="How each vector is sent.",
+    encoding_format: Optional[EmbeddingEncodingFormat] = _attrs_field(
+        metadata=_t.json_field(
+            "encoding_format",
+            _t.read_enum("embedding_encoding_format", "EmbeddingEncodingFormat"),
+        )
     )
+    """How each vector is sent."""
 
-    dimensions: _t.Field[Optional[int]] = _t.Field(
-        "dimensions",
-        _t.read_int,
-        doc="The length of each vector, for models that can shorten theirs.",
+    dimensions: Optional[int] = _attrs_field(
+        metadata=_t.json_field("dimensions", _t.read_int)
     )
+    """The length of each vector, for models that can shorten theirs."""
 
-    user: _t.Field[Optional[str]] = _t.Field(
-        "user",
-        _t.read_str,
-        doc="An id of the end user, for abuse monitoring and usage grouping.",
+    user: Optional[str] = _attrs_field(metadata=_t.json_field("user", _t.read_str))
+    """An id of the end user, for abuse monitoring and usage grouping."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
-        input_: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
+        input: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
         model: str,
         encoding_format: Optional[Union[EmbeddingEncodingFormat, str]] = None,
         dimensions: Optional[int] = None,
@@ -68,7 +73,7 @@ class EmbeddingRequest(_t.Model):
         """A `EmbeddingRequest` from its fields (None leaves a field out) and unknown extra ones."""
         self._init(
             {
-                "input": input_,
+                "input": input,
                 "model": model,
                 "encoding_format": encoding_format,
                 "dimensions": dimensions,
@@ -76,3 +81,14 @@ class EmbeddingRequest(_t.Model):
             },
             additional_properties,
         )
+
+    @property
+    def input_(self) -> Union[str, list[str], list[int], list[list[int]]]:
+        """Deprecated: `input` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("EmbeddingRequest", "input_", "input")
+        return self.input
+
+    @input_.setter
+    def input_(self, value: Union[str, list[str], list[int], list[list[int]]]) -> None:
+        _t.deprecated_alias("EmbeddingRequest", "input_", "input")
+        self.input = value

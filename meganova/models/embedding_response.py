@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,30 +14,38 @@ if TYPE_CHECKING:
     from ..models.embedding_usage import EmbeddingUsage
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class EmbeddingResponse(_t.Model):
     """A `EmbeddingResponse` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    data: _t.Field[list[Embedding]] = _t.Field(
-        "data", _t.read_list(_t.read_model("embedding", "Embedding")), required=True
+    data: list[Embedding] = _attrs_field(
+        metadata=_t.json_field(
+            "data", _t.read_list(_t.read_model("embedding", "Embedding")), required=True
+        )
     )
 
-    object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
 
-    model: _t.Field[Optional[str]] = _t.Field("model", _t.read_str)
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
 
-    usage: _t.Field[Optional[EmbeddingUsage]] = _t.Field(
-        "usage", _t.read_model("embedding_usage", "EmbeddingUsage")
+    usage: Optional[EmbeddingUsage] = _attrs_field(
+        metadata=_t.json_field(
+            "usage", _t.read_model("embedding_usage", "EmbeddingUsage")
+        )
     )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         data: Sequence[Union[Embedding, Mapping[str, Any]]],
-        object_: Optional[str] = None,
+        object: Optional[str] = None,
         model: Optional[str] = None,
         usage: Optional[Union[EmbeddingUsage, Mapping[str, Any]]] = None,
         *,
@@ -44,9 +55,20 @@ class EmbeddingResponse(_t.Model):
         self._init(
             {
                 "data": data,
-                "object": object_,
+                "object": object,
                 "model": model,
                 "usage": usage,
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("EmbeddingResponse", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("EmbeddingResponse", "object_", "object")
+        self.object = value

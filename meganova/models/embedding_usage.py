@@ -4,20 +4,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class EmbeddingUsage(_t.Model):
     """A `EmbeddingUsage` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    prompt_tokens: int = _attrs_field(
+        metadata=_t.json_field("prompt_tokens", _t.read_int, required=True)
+    )
 
-    prompt_tokens: _t.Field[int] = _t.Field("prompt_tokens", _t.read_int, required=True)
+    total_tokens: int = _attrs_field(
+        metadata=_t.json_field("total_tokens", _t.read_int, required=True)
+    )
 
-    total_tokens: _t.Field[int] = _t.Field("total_tokens", _t.read_int, required=True)
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,35 +4,50 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ErrorDetail(_t.Model):
     """A `ErrorDetail` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    message: _t.Field[str] = _t.Field("message", _t.read_str, required=True)
-
-    type_: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "type", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    message: str = _attrs_field(
+        metadata=_t.json_field("message", _t.read_str, required=True)
     )
 
-    code: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "code", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    type: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "type", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    param: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "param", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    code: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "code", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
+
+    param: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "param", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         message: str,
-        type_: Optional[Union[str, None]] = None,
+        type: Optional[Union[str, None]] = None,
         code: Optional[Union[str, None]] = None,
         param: Optional[Union[str, None]] = None,
         *,
@@ -42,9 +57,20 @@ class ErrorDetail(_t.Model):
         self._init(
             {
                 "message": message,
-                "type": type_,
+                "type": type,
                 "code": code,
                 "param": param,
             },
             additional_properties,
         )
+
+    @property
+    def type_(self) -> Optional[Union[str, None]]:
+        """Deprecated: `type` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ErrorDetail", "type_", "type")
+        return self.type
+
+    @type_.setter
+    def type_(self, value: Optional[Union[str, None]]) -> None:
+        _t.deprecated_alias("ErrorDetail", "type_", "type")
+        self.type = value

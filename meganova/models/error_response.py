@@ -4,23 +4,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.error_detail import ErrorDetail
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ErrorResponse(_t.Model):
     """A `ErrorResponse` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    error: _t.Field[ErrorDetail] = _t.Field(
-        "error", _t.read_model("error_detail", "ErrorDetail"), required=True
+    error: ErrorDetail = _attrs_field(
+        metadata=_t.json_field(
+            "error", _t.read_model("error_detail", "ErrorDetail"), required=True
+        )
     )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,29 +4,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.function_definition_parameters import FunctionDefinitionParameters
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class FunctionDefinition(_t.Model):
     """A `FunctionDefinition` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    name: str = _attrs_field(metadata=_t.json_field("name", _t.read_str, required=True))
 
-    name: _t.Field[str] = _t.Field("name", _t.read_str, required=True)
-
-    description: _t.Field[Optional[str]] = _t.Field("description", _t.read_str)
-
-    parameters: _t.Field[Optional[FunctionDefinitionParameters]] = _t.Field(
-        "parameters",
-        _t.read_model("function_definition_parameters", "FunctionDefinitionParameters"),
-        doc="A JSON Schema of the arguments.",
+    description: Optional[str] = _attrs_field(
+        metadata=_t.json_field("description", _t.read_str)
     )
+
+    parameters: Optional[FunctionDefinitionParameters] = _attrs_field(
+        metadata=_t.json_field(
+            "parameters",
+            _t.read_model(
+                "function_definition_parameters", "FunctionDefinitionParameters"
+            ),
+        )
+    )
+    """A JSON Schema of the arguments."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -2,45 +2,64 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from .. import types as _t
+
+if TYPE_CHECKING:
+    from ..models.image_timings import ImageTimings
+
+
 from ..custom._model_extras import (
     ImageExtras,  # the hand-written extras the spec names (x-meganova-extras)
 )
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class Image(ImageExtras, _t.Model):
     """A `Image` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    b64_json: _t.Field[Optional[str]] = _t.Field(
-        "b64_json",
-        _t.read_str,
-        doc="The image, base64-encoded (PNG), with `response_format` b64_json.",
+    b64_json: Optional[str] = _attrs_field(
+        metadata=_t.json_field("b64_json", _t.read_str)
     )
+    """The image, base64-encoded (PNG), with `response_format` b64_json."""
 
-    url: _t.Field[Optional[str]] = _t.Field(
-        "url",
-        _t.read_str,
-        doc="Where to download the image, with `response_format` url.",
-    )
+    url: Optional[str] = _attrs_field(metadata=_t.json_field("url", _t.read_str))
+    """Where to download the image, with `response_format` url."""
 
-    revised_prompt: _t.Field[Optional[str]] = _t.Field(
-        "revised_prompt",
-        _t.read_str,
-        doc="The prompt the model actually used, when it rewrote it.",
+    revised_prompt: Optional[str] = _attrs_field(
+        metadata=_t.json_field("revised_prompt", _t.read_str)
     )
+    """The prompt the model actually used, when it rewrote it."""
+
+    index: Optional[int] = _attrs_field(metadata=_t.json_field("index", _t.read_int))
+    """The image's position in the answer (some servers send it)."""
+
+    timings: Optional[ImageTimings] = _attrs_field(
+        metadata=_t.json_field(
+            "timings", _t.read_model("image_timings", "ImageTimings")
+        )
+    )
+    """How long the generation took (some servers send it)."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         b64_json: Optional[str] = None,
         url: Optional[str] = None,
         revised_prompt: Optional[str] = None,
+        index: Optional[int] = None,
+        timings: Optional[Union[ImageTimings, Mapping[str, Any]]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -50,6 +69,8 @@ class Image(ImageExtras, _t.Model):
                 "b64_json": b64_json,
                 "url": url,
                 "revised_prompt": revised_prompt,
+                "index": index,
+                "timings": timings,
             },
             additional_properties,
         )

@@ -4,34 +4,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.image_url import ImageUrl
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ImageContentPart(_t.Model):
     """A `ImageContentPart` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    type_: _t.Field[Literal["image_url"]] = _t.Field(
-        "type", _t.read_const("image_url"), required=True
+    type: Literal["image_url"] = _attrs_field(
+        metadata=_t.json_field("type", _t.read_const("image_url"), required=True)
     )
 
-    image_url: _t.Field[ImageUrl] = _t.Field(
-        "image_url", _t.read_model("image_url", "ImageUrl"), required=True
+    image_url: ImageUrl = _attrs_field(
+        metadata=_t.json_field(
+            "image_url", _t.read_model("image_url", "ImageUrl"), required=True
+        )
     )
-    _consts = {
-        "type": "image_url",
-    }
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
-        type_: Literal["image_url"],
+        type: Literal["image_url"],
         image_url: Union[ImageUrl, Mapping[str, Any]],
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -39,8 +45,19 @@ class ImageContentPart(_t.Model):
         """A `ImageContentPart` from its fields (None leaves a field out) and unknown extra ones."""
         self._init(
             {
-                "type": type_,
+                "type": type,
                 "image_url": image_url,
             },
             additional_properties,
         )
+
+    @property
+    def type_(self) -> Literal["image_url"]:
+        """Deprecated: `type` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ImageContentPart", "type_", "type")
+        return self.type
+
+    @type_.setter
+    def type_(self, value: Literal["image_url"]) -> None:
+        _t.deprecated_alias("ImageContentPart", "type_", "type")
+        self.type = value

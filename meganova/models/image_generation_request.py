@@ -4,86 +4,85 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.image_response_format import ImageResponseFormat
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ImageGenerationRequest(_t.Model):
     """An image generation request. Fields not listed here are forwarded to the model as they are.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    prompt: _t.Field[str] = _t.Field(
-        "prompt", _t.read_str, required=True, doc="What to draw."
+    prompt: str = _attrs_field(
+        metadata=_t.json_field("prompt", _t.read_str, required=True)
     )
+    """What to draw."""
 
-    model: _t.Field[str] = _t.Field(
-        "model",
-        _t.read_str,
-        required=True,
-        doc="The image model id, e.g. `black-forest-labs/FLUX.1-dev`.",
+    model: str = _attrs_field(
+        metadata=_t.json_field("model", _t.read_str, required=True)
     )
+    """The image model id, e.g. `black-forest-labs/FLUX.1-dev`."""
 
-    n: _t.Field[Optional[int]] = _t.Field("n", _t.read_int, doc="How many images.")
+    n: Optional[int] = _attrs_field(metadata=_t.json_field("n", _t.read_int))
+    """How many images."""
 
-    width: _t.Field[Optional[int]] = _t.Field(
-        "width",
-        _t.read_int,
-        doc='With `height`, the size in pixels when `size` is left out (sent as `size`, "WxH").',
+    width: Optional[int] = _attrs_field(metadata=_t.json_field("width", _t.read_int))
+    """With `height`, the size in pixels when `size` is left out (sent as `size`, "WxH")."""
+
+    height: Optional[int] = _attrs_field(metadata=_t.json_field("height", _t.read_int))
+    """With `width`, the size in pixels when `size` is left out (sent as `size`, "WxH")."""
+
+    size: Optional[str] = _attrs_field(metadata=_t.json_field("size", _t.read_str))
+    """`"<width>x<height>"` in pixels, e.g. `"1024x768"`."""
+
+    quality: Optional[str] = _attrs_field(
+        metadata=_t.json_field("quality", _t.read_str)
     )
+    """`standard`, `hd`, ... (model-dependent)."""
 
-    height: _t.Field[Optional[int]] = _t.Field(
-        "height",
-        _t.read_int,
-        doc='With `width`, the size in pixels when `size` is left out (sent as `size`, "WxH").',
+    response_format: Optional[ImageResponseFormat] = _attrs_field(
+        metadata=_t.json_field(
+            "response_format",
+            _t.read_enum("image_response_format", "ImageResponseFormat"),
+        )
     )
+    """How each image is sent back."""
 
-    size: _t.Field[Optional[str]] = _t.Field(
-        "size",
-        _t.read_str,
-        doc='`"\u003cwidth\u003ex\u003cheight\u003e"` in pixels, e.g. `"1024x768"`.',
-    )
+    style: Optional[str] = _attrs_field(metadata=_t.json_field("style", _t.read_str))
+    """`vivid`, `natural`, ... (model-dependent)."""
 
-    quality: _t.Field[Optional[str]] = _t.Field(
-        "quality", _t.read_str, doc="`standard`, `hd`, ... (model-dependent)."
+    num_steps: Optional[int] = _attrs_field(
+        metadata=_t.json_field("num_steps", _t.read_int)
     )
+    """Diffusion steps."""
 
-    response_format: _t.Field[Optional[ImageResponseFormat]] = _t.Field(
-        "response_format",
-        _t.read_enum("image_response_format", "ImageResponseFormat"),
-        doc="How each image is sent back.",
+    guidance_scale: Optional[float] = _attrs_field(
+        metadata=_t.json_field("guidance_scale", _t.read_float)
     )
+    """How closely the image follows the prompt."""
 
-    style: _t.Field[Optional[str]] = _t.Field(
-        "style", _t.read_str, doc="`vivid`, `natural`, ... (model-dependent)."
-    )
+    seed: Optional[int] = _attrs_field(metadata=_t.json_field("seed", _t.read_int))
+    """The same seed and prompt give the same image."""
 
-    num_steps: _t.Field[Optional[int]] = _t.Field(
-        "num_steps", _t.read_int, doc="Diffusion steps."
+    negative_prompt: Optional[str] = _attrs_field(
+        metadata=_t.json_field("negative_prompt", _t.read_str)
     )
+    """What the image should not show."""
 
-    guidance_scale: _t.Field[Optional[float]] = _t.Field(
-        "guidance_scale", _t.read_float, doc="How closely the image follows the prompt."
-    )
+    user: Optional[str] = _attrs_field(metadata=_t.json_field("user", _t.read_str))
+    """An id of the end user, for abuse monitoring and usage grouping."""
 
-    seed: _t.Field[Optional[int]] = _t.Field(
-        "seed", _t.read_int, doc="The same seed and prompt give the same image."
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
-
-    negative_prompt: _t.Field[Optional[str]] = _t.Field(
-        "negative_prompt", _t.read_str, doc="What the image should not show."
-    )
-
-    user: _t.Field[Optional[str]] = _t.Field(
-        "user",
-        _t.read_str,
-        doc="An id of the end user, for abuse monitoring and usage grouping.",
-    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

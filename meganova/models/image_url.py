@@ -4,27 +4,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.image_url_detail import ImageUrlDetail
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ImageUrl(_t.Model):
     """A `ImageUrl` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    url: str = _attrs_field(metadata=_t.json_field("url", _t.read_str, required=True))
+    """An https URL or a `data:` URL."""
 
-    url: _t.Field[str] = _t.Field(
-        "url", _t.read_str, required=True, doc="An https URL or a `data:` URL."
+    detail: Optional[ImageUrlDetail] = _attrs_field(
+        metadata=_t.json_field(
+            "detail", _t.read_enum("image_url_detail", "ImageUrlDetail")
+        )
     )
 
-    detail: _t.Field[Optional[ImageUrlDetail]] = _t.Field(
-        "detail", _t.read_enum("image_url_detail", "ImageUrlDetail")
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

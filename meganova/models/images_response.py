@@ -4,32 +4,57 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.image import Image
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ImagesResponse(_t.Model):
     """A `ImagesResponse` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    data: _t.Field[list[Image]] = _t.Field(
-        "data", _t.read_list(_t.read_model("image", "Image")), required=True
+    data: list[Image] = _attrs_field(
+        metadata=_t.json_field(
+            "data", _t.read_list(_t.read_model("image", "Image")), required=True
+        )
     )
 
-    created: _t.Field[Optional[int]] = _t.Field(
-        "created", _t.read_int, doc="Unix time, seconds."
+    created: Optional[int] = _attrs_field(
+        metadata=_t.json_field("created", _t.read_int)
     )
+    """Unix time, seconds."""
+
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
+    """The model that made the images (some servers send it)."""
+
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
+
+    message: Optional[str] = _attrs_field(
+        metadata=_t.json_field("message", _t.read_str)
+    )
+
+    status: Optional[str] = _attrs_field(metadata=_t.json_field("status", _t.read_str))
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         data: Sequence[Union[Image, Mapping[str, Any]]],
         created: Optional[int] = None,
+        model: Optional[str] = None,
+        object: Optional[str] = None,
+        message: Optional[str] = None,
+        status: Optional[str] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -38,6 +63,21 @@ class ImagesResponse(_t.Model):
             {
                 "data": data,
                 "created": created,
+                "model": model,
+                "object": object,
+                "message": message,
+                "status": status,
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ImagesResponse", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("ImagesResponse", "object_", "object")
+        self.object = value

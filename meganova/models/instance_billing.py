@@ -4,38 +4,52 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class InstanceBilling(_t.Model):
     """The billing of one dedicated instance.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    vm_access_info_id: int = _attrs_field(
+        metadata=_t.json_field("vm_access_info_id", _t.read_int, required=True)
+    )
+    """The instance's id."""
 
-    vm_access_info_id: _t.Field[int] = _t.Field(
-        "vm_access_info_id", _t.read_int, required=True, doc="The instance\u0027s id."
+    running_hours: Optional[float] = _attrs_field(
+        metadata=_t.json_field("running_hours", _t.read_float)
     )
 
-    running_hours: _t.Field[Optional[float]] = _t.Field("running_hours", _t.read_float)
-
-    fee_accumulated: _t.Field[Optional[float]] = _t.Field(
-        "fee_accumulated", _t.read_float, doc="The fee so far, before tax."
+    fee_accumulated: Optional[float] = _attrs_field(
+        metadata=_t.json_field("fee_accumulated", _t.read_float)
     )
+    """The fee so far, before tax."""
 
-    tax_rate: _t.Field[Optional[float]] = _t.Field(
-        "tax_rate", _t.read_float, doc="E.g. 0.1 for 10 %."
+    tax_rate: Optional[float] = _attrs_field(
+        metadata=_t.json_field("tax_rate", _t.read_float)
     )
+    """E.g. 0.1 for 10 %."""
 
-    fee_accumulated_taxed: _t.Field[Optional[float]] = _t.Field(
-        "fee_accumulated_taxed", _t.read_float, doc="The fee so far, tax included."
+    fee_accumulated_taxed: Optional[float] = _attrs_field(
+        metadata=_t.json_field("fee_accumulated_taxed", _t.read_float)
     )
+    """The fee so far, tax included."""
 
-    product_status: _t.Field[Optional[str]] = _t.Field(
-        "product_status", _t.read_str, doc="`running`, `stopped`, ..."
+    product_status: Optional[str] = _attrs_field(
+        metadata=_t.json_field("product_status", _t.read_str)
     )
+    """`running`, `stopped`, ..."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

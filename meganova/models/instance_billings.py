@@ -4,33 +4,45 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.instance_billing import InstanceBilling
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class InstanceBillings(_t.Model):
     """A `InstanceBillings` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    data: _t.Field[list[InstanceBilling]] = _t.Field(
-        "data",
-        _t.read_list(_t.read_model("instance_billing", "InstanceBilling")),
-        required=True,
+    data: list[InstanceBilling] = _attrs_field(
+        metadata=_t.json_field(
+            "data",
+            _t.read_list(_t.read_model("instance_billing", "InstanceBilling")),
+            required=True,
+        )
     )
 
-    total_cost: _t.Field[Optional[float]] = _t.Field(
-        "total_cost", _t.read_float, doc="The sum of `fee_accumulated_taxed`."
+    total_cost: Optional[float] = _attrs_field(
+        metadata=_t.json_field("total_cost", _t.read_float)
+    )
+    """The sum of `fee_accumulated_taxed`."""
+
+    message: Optional[str] = _attrs_field(
+        metadata=_t.json_field("message", _t.read_str)
     )
 
-    message: _t.Field[Optional[str]] = _t.Field("message", _t.read_str)
+    status: Optional[str] = _attrs_field(metadata=_t.json_field("status", _t.read_str))
 
-    status: _t.Field[Optional[str]] = _t.Field("status", _t.read_str)
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -13,79 +16,95 @@ if TYPE_CHECKING:
     from ..models.model_status import ModelStatus
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ModelInfo(_t.Model):
     """A model. Only `id` is always sent; every other field may be absent.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    id: str = _attrs_field(metadata=_t.json_field("id", _t.read_str, required=True))
+    """The model id, e.g. `meganova-ai/manta-flash-1.0`."""
 
-    id: _t.Field[str] = _t.Field(
-        "id",
-        _t.read_str,
-        required=True,
-        doc="The model id, e.g. `meganova-ai/manta-flash-1.0`.",
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
+
+    owned_by: Optional[str] = _attrs_field(
+        metadata=_t.json_field("owned_by", _t.read_str)
     )
 
-    object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
+    name: Optional[str] = _attrs_field(metadata=_t.json_field("name", _t.read_str))
 
-    owned_by: _t.Field[Optional[str]] = _t.Field("owned_by", _t.read_str)
-
-    name: _t.Field[Optional[str]] = _t.Field("name", _t.read_str)
-
-    description: _t.Field[Optional[str]] = _t.Field("description", _t.read_str)
-
-    created: _t.Field[Optional[int]] = _t.Field(
-        "created", _t.read_int, doc="Unix time, seconds."
+    description: Optional[str] = _attrs_field(
+        metadata=_t.json_field("description", _t.read_str)
     )
 
-    context_length: _t.Field[Optional[int]] = _t.Field(
-        "context_length", _t.read_int, doc="The largest context, in tokens."
+    created: Optional[int] = _attrs_field(
+        metadata=_t.json_field("created", _t.read_int)
+    )
+    """Unix time, seconds."""
+
+    context_length: Optional[int] = _attrs_field(
+        metadata=_t.json_field("context_length", _t.read_int)
+    )
+    """The largest context, in tokens."""
+
+    tags: Optional[list[str]] = _attrs_field(
+        metadata=_t.json_field("tags", _t.read_list(_t.read_str))
     )
 
-    tags: _t.Field[Optional[list[str]]] = _t.Field("tags", _t.read_list(_t.read_str))
+    default: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("default", _t.read_bool)
+    )
+    """Whether this is the account's default model."""
 
-    default: _t.Field[Optional[bool]] = _t.Field(
-        "default", _t.read_bool, doc="Whether this is the account\u0027s default model."
+    pricing: Optional[Union[ModelPricing, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "pricing",
+            _t.read_union(
+                _t.read_model("model_pricing", "ModelPricing", exact=True), _t.read_none
+            ),
+            nullable=True,
+        )
     )
 
-    pricing: _t.Field[Optional[Union[ModelPricing, None]]] = _t.Field(
-        "pricing",
-        _t.read_union(
-            _t.read_model("model_pricing", "ModelPricing", exact=True), _t.read_none
-        ),
-        nullable=True,
+    architecture: Optional[ModelInfoArchitecture] = _attrs_field(
+        metadata=_t.json_field(
+            "architecture",
+            _t.read_model("model_info_architecture", "ModelInfoArchitecture"),
+        )
+    )
+    """The model's modality and tokenizer, as the server describes them."""
+
+    capabilities: Optional[ModelInfoCapabilities] = _attrs_field(
+        metadata=_t.json_field(
+            "capabilities",
+            _t.read_model("model_info_capabilities", "ModelInfoCapabilities"),
+        )
+    )
+    """What the model can do: `{"chat": true, "tools": false, ...}`."""
+
+    modalities: Optional[list[str]] = _attrs_field(
+        metadata=_t.json_field("modalities", _t.read_list(_t.read_str))
     )
 
-    architecture: _t.Field[Optional[ModelInfoArchitecture]] = _t.Field(
-        "architecture",
-        _t.read_model("model_info_architecture", "ModelInfoArchitecture"),
-        doc="The model\u0027s modality and tokenizer, as the server describes them.",
+    nsfw_support: Optional[str] = _attrs_field(
+        metadata=_t.json_field("nsfw_support", _t.read_str)
+    )
+    """`none`, `optional` or `default`."""
+
+    status: Optional[ModelStatus] = _attrs_field(
+        metadata=_t.json_field("status", _t.read_enum("model_status", "ModelStatus"))
     )
 
-    capabilities: _t.Field[Optional[ModelInfoCapabilities]] = _t.Field(
-        "capabilities",
-        _t.read_model("model_info_capabilities", "ModelInfoCapabilities"),
-        doc='What the model can do: `{"chat": true, "tools": false, ...}`.',
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
-
-    modalities: _t.Field[Optional[list[str]]] = _t.Field(
-        "modalities", _t.read_list(_t.read_str)
-    )
-
-    nsfw_support: _t.Field[Optional[str]] = _t.Field(
-        "nsfw_support", _t.read_str, doc="`none`, `optional` or `default`."
-    )
-
-    status: _t.Field[Optional[ModelStatus]] = _t.Field(
-        "status", _t.read_enum("model_status", "ModelStatus")
-    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         id: str,
-        object_: Optional[str] = None,
+        object: Optional[str] = None,
         owned_by: Optional[str] = None,
         name: Optional[str] = None,
         description: Optional[str] = None,
@@ -106,7 +125,7 @@ class ModelInfo(_t.Model):
         self._init(
             {
                 "id": id,
-                "object": object_,
+                "object": object,
                 "owned_by": owned_by,
                 "name": name,
                 "description": description,
@@ -123,3 +142,14 @@ class ModelInfo(_t.Model):
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ModelInfo", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("ModelInfo", "object_", "object")
+        self.object = value

@@ -4,30 +4,41 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.model_info import ModelInfo
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ModelList(_t.Model):
     """A `ModelList` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    data: _t.Field[list[ModelInfo]] = _t.Field(
-        "data", _t.read_list(_t.read_model("model_info", "ModelInfo")), required=True
+    data: list[ModelInfo] = _attrs_field(
+        metadata=_t.json_field(
+            "data",
+            _t.read_list(_t.read_model("model_info", "ModelInfo")),
+            required=True,
+        )
     )
 
-    object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         data: Sequence[Union[ModelInfo, Mapping[str, Any]]],
-        object_: Optional[str] = None,
+        object: Optional[str] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -35,7 +46,18 @@ class ModelList(_t.Model):
         self._init(
             {
                 "data": data,
-                "object": object_,
+                "object": object,
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ModelList", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("ModelList", "object_", "object")
+        self.object = value

@@ -4,12 +4,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 from ..custom._model_extras import (
     ModelPricingExtras,  # the hand-written extras the spec names (x-meganova-extras)
 )
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ModelPricing(ModelPricingExtras, _t.Model):
     """Prices as the API sends them: decimal strings, per token (`prompt`, `completion`), per request
     (`request`) and per input image (`image`), e.g. `"0.0000002"`. Other keys may appear: some
@@ -19,25 +23,26 @@ class ModelPricing(ModelPricingExtras, _t.Model):
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    prompt: Optional[str] = _attrs_field(metadata=_t.json_field("prompt", _t.read_str))
+    """Price of one prompt token, a decimal string."""
 
-    prompt: _t.Field[Optional[str]] = _t.Field(
-        "prompt", _t.read_str, doc="Price of one prompt token, a decimal string."
+    completion: Optional[str] = _attrs_field(
+        metadata=_t.json_field("completion", _t.read_str)
     )
+    """Price of one completion token, a decimal string."""
 
-    completion: _t.Field[Optional[str]] = _t.Field(
-        "completion",
-        _t.read_str,
-        doc="Price of one completion token, a decimal string.",
+    request: Optional[str] = _attrs_field(
+        metadata=_t.json_field("request", _t.read_str)
     )
+    """Price of one request, a decimal string."""
 
-    request: _t.Field[Optional[str]] = _t.Field(
-        "request", _t.read_str, doc="Price of one request, a decimal string."
-    )
+    image: Optional[str] = _attrs_field(metadata=_t.json_field("image", _t.read_str))
+    """Price of one input image, a decimal string."""
 
-    image: _t.Field[Optional[str]] = _t.Field(
-        "image", _t.read_str, doc="Price of one input image, a decimal string."
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,34 +4,48 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.pending_tool_call_tool_arguments import PendingToolCallToolArguments
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class PendingToolCall(_t.Model):
     """A tool the agent wants to run, waiting for the user's approval.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    approval_id: _t.Field[str] = _t.Field("approval_id", _t.read_str, required=True)
-
-    tool_name: _t.Field[str] = _t.Field("tool_name", _t.read_str, required=True)
-
-    tool_arguments: _t.Field[Optional[PendingToolCallToolArguments]] = _t.Field(
-        "tool_arguments",
-        _t.read_model(
-            "pending_tool_call_tool_arguments", "PendingToolCallToolArguments"
-        ),
+    approval_id: str = _attrs_field(
+        metadata=_t.json_field("approval_id", _t.read_str, required=True)
     )
 
-    description: _t.Field[Optional[str]] = _t.Field(
-        "description", _t.read_str, doc="What the tool call would do, for the user."
+    tool_name: str = _attrs_field(
+        metadata=_t.json_field("tool_name", _t.read_str, required=True)
     )
+
+    tool_arguments: Optional[PendingToolCallToolArguments] = _attrs_field(
+        metadata=_t.json_field(
+            "tool_arguments",
+            _t.read_model(
+                "pending_tool_call_tool_arguments", "PendingToolCallToolArguments"
+            ),
+        )
+    )
+
+    description: Optional[str] = _attrs_field(
+        metadata=_t.json_field("description", _t.read_str)
+    )
+    """What the tool call would do, for the user."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

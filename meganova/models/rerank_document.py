@@ -4,18 +4,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class RerankDocument(_t.Model):
     """The document, as sent (a text document as `{"text": ...}`).
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    text: Optional[str] = _attrs_field(metadata=_t.json_field("text", _t.read_str))
 
-    text: _t.Field[Optional[str]] = _t.Field("text", _t.read_str)
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -12,48 +15,53 @@ if TYPE_CHECKING:
     )
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class RerankRequest(_t.Model):
     """A query and the documents to rank against it.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    query: _t.Field[str] = _t.Field("query", _t.read_str, required=True)
-
-    documents: _t.Field[list[Union[str, RerankRequestDocumentsItemType1]]] = _t.Field(
-        "documents",
-        _t.read_list(
-            _t.read_union(
-                _t.read_str,
-                _t.read_model(
-                    "rerank_request_documents_item_type_1",
-                    "RerankRequestDocumentsItemType1",
-                    exact=True,
-                ),
-            )
-        ),
-        required=True,
-        doc="Texts, or objects (their `text` field is ranked).",
+    query: str = _attrs_field(
+        metadata=_t.json_field("query", _t.read_str, required=True)
     )
+    """What the documents are ranked against."""
 
-    model: _t.Field[str] = _t.Field(
-        "model",
-        _t.read_str,
-        required=True,
-        doc="The reranker model id, e.g. `BAAI/bge-reranker-v2-m3`.",
+    documents: list[Union[str, RerankRequestDocumentsItemType1]] = _attrs_field(
+        metadata=_t.json_field(
+            "documents",
+            _t.read_list(
+                _t.read_union(
+                    _t.read_str,
+                    _t.read_model(
+                        "rerank_request_documents_item_type_1",
+                        "RerankRequestDocumentsItemType1",
+                        exact=True,
+                    ),
+                )
+            ),
+            required=True,
+        )
     )
+    """Texts, or objects (their `text` field is ranked)."""
 
-    top_n: _t.Field[Optional[int]] = _t.Field(
-        "top_n",
-        _t.read_int,
-        doc="Answer with only the `top_n` most relevant documents.",
+    model: str = _attrs_field(
+        metadata=_t.json_field("model", _t.read_str, required=True)
     )
+    """The reranker model id, e.g. `BAAI/bge-reranker-v2-m3`."""
 
-    return_documents: _t.Field[Optional[bool]] = _t.Field(
-        "return_documents", _t.read_bool, doc="Include each document in its result."
+    top_n: Optional[int] = _attrs_field(metadata=_t.json_field("top_n", _t.read_int))
+    """Answer with only the `top_n` most relevant documents."""
+
+    return_documents: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("return_documents", _t.read_bool)
     )
+    """Include each document in its result."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

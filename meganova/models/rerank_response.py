@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,25 +14,31 @@ if TYPE_CHECKING:
     from ..models.rerank_usage import RerankUsage
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class RerankResponse(_t.Model):
     """A `RerankResponse` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    results: _t.Field[list[RerankResult]] = _t.Field(
-        "results",
-        _t.read_list(_t.read_model("rerank_result", "RerankResult")),
-        required=True,
+    results: list[RerankResult] = _attrs_field(
+        metadata=_t.json_field(
+            "results",
+            _t.read_list(_t.read_model("rerank_result", "RerankResult")),
+            required=True,
+        )
     )
 
-    model: _t.Field[Optional[str]] = _t.Field("model", _t.read_str)
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
 
-    usage: _t.Field[Optional[RerankUsage]] = _t.Field(
-        "usage", _t.read_model("rerank_usage", "RerankUsage")
+    usage: Optional[RerankUsage] = _attrs_field(
+        metadata=_t.json_field("usage", _t.read_model("rerank_usage", "RerankUsage"))
     )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,42 +4,59 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.rerank_document import RerankDocument
 
 
-class RerankResult(_t.Model):
+from ..custom._model_extras import (
+    RerankResultExtras,  # the hand-written extras the spec names (x-meganova-extras)
+)
+
+
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
+class RerankResult(RerankResultExtras, _t.Model):
     """A `RerankResult` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    index: _t.Field[int] = _t.Field(
-        "index",
-        _t.read_int,
-        required=True,
-        doc="The document\u0027s position in `documents`.",
+    index: int = _attrs_field(
+        metadata=_t.json_field("index", _t.read_int, required=True)
     )
+    """The document's position in `documents`."""
 
-    relevance_score: _t.Field[float] = _t.Field(
-        "relevance_score", _t.read_float, required=True, doc="Higher is more relevant."
+    relevance_score: float = _attrs_field(
+        metadata=_t.json_field("relevance_score", _t.read_float, required=True)
     )
+    """Higher is more relevant."""
 
-    document: _t.Field[Optional[RerankDocument]] = _t.Field(
-        "document",
-        _t.read_model("rerank_document", "RerankDocument"),
-        doc='The document, as sent (a text document as `{"text": ...}`).',
+    document: Optional[Union[str, RerankDocument]] = _attrs_field(
+        metadata=_t.json_field(
+            "document",
+            _t.read_union(
+                _t.read_str,
+                _t.read_model("rerank_document", "RerankDocument", exact=True),
+            ),
+        )
     )
+    """The document, when `return_documents` is true: as the server sends it, a string (the text
+    document as sent) or an object (`{"text": ...}`). `document_text` gives the text either way."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         index: int,
         relevance_score: float,
-        document: Optional[Union[RerankDocument, Mapping[str, Any]]] = None,
+        document: Optional[Union[str, Union[RerankDocument, Mapping[str, Any]]]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,28 +14,37 @@ if TYPE_CHECKING:
     from ..models.response_format_type import ResponseFormatType
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ResponseFormat(_t.Model):
-    """A `ResponseFormat` object of the MegaNova API.
+    """`{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name", "schema",
+    "strict"}}` for JSON valid against a schema.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    type_: _t.Field[ResponseFormatType] = _t.Field(
-        "type",
-        _t.read_enum("response_format_type", "ResponseFormatType"),
-        required=True,
+    type: ResponseFormatType = _attrs_field(
+        metadata=_t.json_field(
+            "type",
+            _t.read_enum("response_format_type", "ResponseFormatType"),
+            required=True,
+        )
     )
 
-    json_schema: _t.Field[Optional[ResponseFormatJsonSchema]] = _t.Field(
-        "json_schema",
-        _t.read_model("response_format_json_schema", "ResponseFormatJsonSchema"),
+    json_schema: Optional[ResponseFormatJsonSchema] = _attrs_field(
+        metadata=_t.json_field(
+            "json_schema",
+            _t.read_model("response_format_json_schema", "ResponseFormatJsonSchema"),
+        )
     )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
-        type_: Union[ResponseFormatType, str],
+        type: Union[ResponseFormatType, str],
         json_schema: Optional[
             Union[ResponseFormatJsonSchema, Mapping[str, Any]]
         ] = None,
@@ -42,8 +54,19 @@ class ResponseFormat(_t.Model):
         """A `ResponseFormat` from its fields (None leaves a field out) and unknown extra ones."""
         self._init(
             {
-                "type": type_,
+                "type": type,
                 "json_schema": json_schema,
             },
             additional_properties,
         )
+
+    @property
+    def type_(self) -> ResponseFormatType:
+        """Deprecated: `type` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ResponseFormat", "type_", "type")
+        return self.type
+
+    @type_.setter
+    def type_(self, value: ResponseFormatType) -> None:
+        _t.deprecated_alias("ResponseFormat", "type_", "type")
+        self.type = value

@@ -2,55 +2,146 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from .. import types as _t
 
+if TYPE_CHECKING:
+    from ..models.serverless_model_tags import ServerlessModelTags
 
+
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ServerlessModel(_t.Model):
     """One model of the serverless catalogue; other fields may appear.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    model_name: str = _attrs_field(
+        metadata=_t.json_field("model_name", _t.read_str, required=True)
+    )
+    """The model id to send as `model`."""
 
-    model_name: _t.Field[str] = _t.Field(
-        "model_name", _t.read_str, required=True, doc="The model id to send as `model`."
+    model_alias: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "model_alias", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """A display name."""
+
+    modality: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "modality", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """`text_generation`, `text_to_image`, `text_to_video`, `speech_to_text`, ..."""
+
+    cost_per_1k_input: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "cost_per_1k_input",
+            _t.read_union(_t.read_float, _t.read_none),
+            nullable=True,
+        )
     )
 
-    model_alias: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "model_alias",
-        _t.read_union(_t.read_str, _t.read_none),
-        nullable=True,
-        doc="A display name.",
+    cost_per_1k_output: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "cost_per_1k_output",
+            _t.read_union(_t.read_float, _t.read_none),
+            nullable=True,
+        )
     )
 
-    modality: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "modality",
-        _t.read_union(_t.read_str, _t.read_none),
-        nullable=True,
-        doc="`text_generation`, `text_to_image`, `text_to_video`, `speech_to_text`, ...",
+    tier2_plus_require: Optional[Union[bool, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "tier2+_require", _t.read_union(_t.read_bool, _t.read_none), nullable=True
+        )
+    )
+    """Whether the model needs an account of tier 2 or higher."""
+
+    restrictions: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "restrictions", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    cost_per_1k_input: _t.Field[Optional[Union[float, None]]] = _t.Field(
-        "cost_per_1k_input", _t.read_union(_t.read_float, _t.read_none), nullable=True
+    model_type: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "model_type", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    cost_per_1k_output: _t.Field[Optional[Union[float, None]]] = _t.Field(
-        "cost_per_1k_output", _t.read_union(_t.read_float, _t.read_none), nullable=True
+    context_length: Optional[Union[int, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "context_length", _t.read_union(_t.read_int, _t.read_none), nullable=True
+        )
+    )
+    """The context window, in tokens."""
+
+    max_completion_tokens: Optional[Union[int, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "max_completion_tokens",
+            _t.read_union(_t.read_int, _t.read_none),
+            nullable=True,
+        )
     )
 
-    tier2_require: _t.Field[Optional[Union[bool, None]]] = _t.Field(
-        "tier2+_require",
-        _t.read_union(_t.read_bool, _t.read_none),
-        nullable=True,
-        doc="Whether the model needs an account of tier 2 or higher.",
+    description: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "description", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
 
-    restrictions: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "restrictions", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    input_price: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "input_price", _t.read_union(_t.read_float, _t.read_none), nullable=True
+        )
     )
+
+    output_price: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "output_price", _t.read_union(_t.read_float, _t.read_none), nullable=True
+        )
+    )
+
+    hosting_in: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "hosting_in", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    parameter_size: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "parameter_size", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    huggingface_url: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "huggingface_url", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    readme: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "readme", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    tags: Optional[ServerlessModelTags] = _attrs_field(
+        metadata=_t.json_field(
+            "tags", _t.read_model("serverless_model_tags", "ServerlessModelTags")
+        )
+    )
+    """The catalogue's tags of a model, by kind."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
@@ -59,8 +150,19 @@ class ServerlessModel(_t.Model):
         modality: Optional[Union[str, None]] = None,
         cost_per_1k_input: Optional[Union[float, None]] = None,
         cost_per_1k_output: Optional[Union[float, None]] = None,
-        tier2_require: Optional[Union[bool, None]] = None,
+        tier2_plus_require: Optional[Union[bool, None]] = None,
         restrictions: Optional[Union[str, None]] = None,
+        model_type: Optional[Union[str, None]] = None,
+        context_length: Optional[Union[int, None]] = None,
+        max_completion_tokens: Optional[Union[int, None]] = None,
+        description: Optional[Union[str, None]] = None,
+        input_price: Optional[Union[float, None]] = None,
+        output_price: Optional[Union[float, None]] = None,
+        hosting_in: Optional[Union[str, None]] = None,
+        parameter_size: Optional[Union[str, None]] = None,
+        huggingface_url: Optional[Union[str, None]] = None,
+        readme: Optional[Union[str, None]] = None,
+        tags: Optional[Union[ServerlessModelTags, Mapping[str, Any]]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -72,8 +174,30 @@ class ServerlessModel(_t.Model):
                 "modality": modality,
                 "cost_per_1k_input": cost_per_1k_input,
                 "cost_per_1k_output": cost_per_1k_output,
-                "tier2+_require": tier2_require,
+                "tier2+_require": tier2_plus_require,
                 "restrictions": restrictions,
+                "model_type": model_type,
+                "context_length": context_length,
+                "max_completion_tokens": max_completion_tokens,
+                "description": description,
+                "input_price": input_price,
+                "output_price": output_price,
+                "hosting_in": hosting_in,
+                "parameter_size": parameter_size,
+                "huggingface_url": huggingface_url,
+                "readme": readme,
+                "tags": tags,
             },
             additional_properties,
         )
+
+    @property
+    def tier2_require(self) -> Optional[Union[bool, None]]:
+        """Deprecated: `tier2_plus_require` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ServerlessModel", "tier2_require", "tier2_plus_require")
+        return self.tier2_plus_require
+
+    @tier2_require.setter
+    def tier2_require(self, value: Optional[Union[bool, None]]) -> None:
+        _t.deprecated_alias("ServerlessModel", "tier2_require", "tier2_plus_require")
+        self.tier2_plus_require = value

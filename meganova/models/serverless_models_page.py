@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,31 +14,38 @@ if TYPE_CHECKING:
     from ..models.serverless_models_page_tag_counts import ServerlessModelsPageTagCounts
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ServerlessModelsPage(_t.Model):
     """A `ServerlessModelsPage` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    models: _t.Field[list[ServerlessModel]] = _t.Field(
-        "models",
-        _t.read_list(_t.read_model("serverless_model", "ServerlessModel")),
-        required=True,
+    models: list[ServerlessModel] = _attrs_field(
+        metadata=_t.json_field(
+            "models",
+            _t.read_list(_t.read_model("serverless_model", "ServerlessModel")),
+            required=True,
+        )
     )
 
-    count: _t.Field[Optional[int]] = _t.Field(
-        "count", _t.read_int, doc="How many models matched."
-    )
+    count: Optional[int] = _attrs_field(metadata=_t.json_field("count", _t.read_int))
+    """How many models matched."""
 
-    tag_counts: _t.Field[Optional[ServerlessModelsPageTagCounts]] = _t.Field(
-        "tag_counts",
-        _t.read_model(
-            "serverless_models_page_tag_counts", "ServerlessModelsPageTagCounts"
-        ),
-        doc="How many of the matching models carry each tag (with `include_tag_counts`).",
+    tag_counts: Optional[ServerlessModelsPageTagCounts] = _attrs_field(
+        metadata=_t.json_field(
+            "tag_counts",
+            _t.read_model(
+                "serverless_models_page_tag_counts", "ServerlessModelsPageTagCounts"
+            ),
+        )
     )
+    """How many of the matching models carry each tag (with `include_tag_counts`)."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

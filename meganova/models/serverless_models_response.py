@@ -4,25 +4,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.serverless_models_page import ServerlessModelsPage
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ServerlessModelsResponse(_t.Model):
     """A `ServerlessModelsResponse` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    data: _t.Field[ServerlessModelsPage] = _t.Field(
-        "data",
-        _t.read_model("serverless_models_page", "ServerlessModelsPage"),
-        required=True,
+    data: ServerlessModelsPage = _attrs_field(
+        metadata=_t.json_field(
+            "data",
+            _t.read_model("serverless_models_page", "ServerlessModelsPage"),
+            required=True,
+        )
     )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,48 +4,58 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.speech_response_format import SpeechResponseFormat
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class SpeechRequest(_t.Model):
     """The text to speak, the model and the voice.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    input_: _t.Field[str] = _t.Field(
-        "input", _t.read_str, required=True, doc="The text to speak."
+    input: str = _attrs_field(
+        metadata=_t.json_field("input", _t.read_str, required=True)
     )
+    """The text to speak."""
 
-    model: _t.Field[str] = _t.Field(
-        "model", _t.read_str, required=True, doc="The text-to-speech model id."
+    model: str = _attrs_field(
+        metadata=_t.json_field("model", _t.read_str, required=True)
     )
+    """The text-to-speech model id."""
 
-    voice: _t.Field[str] = _t.Field(
-        "voice",
-        _t.read_str,
-        required=True,
-        doc="The voice, e.g. `af_heart` (model-dependent).",
+    voice: str = _attrs_field(
+        metadata=_t.json_field("voice", _t.read_str, required=True)
     )
+    """The voice, e.g. `af_heart` (model-dependent)."""
 
-    response_format: _t.Field[Optional[SpeechResponseFormat]] = _t.Field(
-        "response_format",
-        _t.read_enum("speech_response_format", "SpeechResponseFormat"),
-        doc="The audio format of the answer.",
+    response_format: Optional[SpeechResponseFormat] = _attrs_field(
+        metadata=_t.json_field(
+            "response_format",
+            _t.read_enum("speech_response_format", "SpeechResponseFormat"),
+        )
     )
+    """The audio format of the answer."""
 
-    speed: _t.Field[Optional[float]] = _t.Field(
-        "speed", _t.read_float, doc="1.0 is normal speed."
+    speed: Optional[float] = _attrs_field(
+        metadata=_t.json_field("speed", _t.read_float)
     )
+    """1.0 is normal speed."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
-        input_: str,
+        input: str,
         model: str,
         voice: str,
         response_format: Optional[Union[SpeechResponseFormat, str]] = None,
@@ -56,7 +66,7 @@ class SpeechRequest(_t.Model):
         """A `SpeechRequest` from its fields (None leaves a field out) and unknown extra ones."""
         self._init(
             {
-                "input": input_,
+                "input": input,
                 "model": model,
                 "voice": voice,
                 "response_format": response_format,
@@ -64,3 +74,14 @@ class SpeechRequest(_t.Model):
             },
             additional_properties,
         )
+
+    @property
+    def input_(self) -> str:
+        """Deprecated: `input` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("SpeechRequest", "input_", "input")
+        return self.input
+
+    @input_.setter
+    def input_(self, value: str) -> None:
+        _t.deprecated_alias("SpeechRequest", "input_", "input")
+        self.input = value

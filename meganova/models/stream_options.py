@@ -4,22 +4,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class StreamOptions(_t.Model):
-    """A `StreamOptions` object of the MegaNova API.
+    """Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    include_usage: _t.Field[Optional[bool]] = _t.Field(
-        "include_usage",
-        _t.read_bool,
-        doc="Send a last chunk with the usage and an empty `choices`.",
+    include_usage: Optional[bool] = _attrs_field(
+        metadata=_t.json_field("include_usage", _t.read_bool)
     )
+    """Send a last chunk with the usage and an empty `choices`."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,29 +4,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class TextContentPart(_t.Model):
     """A `TextContentPart` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    type_: _t.Field[Literal["text"]] = _t.Field(
-        "type", _t.read_const("text"), required=True
+    type: Literal["text"] = _attrs_field(
+        metadata=_t.json_field("type", _t.read_const("text"), required=True)
     )
 
-    text: _t.Field[str] = _t.Field("text", _t.read_str, required=True)
-    _consts = {
-        "type": "text",
-    }
+    text: str = _attrs_field(metadata=_t.json_field("text", _t.read_str, required=True))
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
-        type_: Literal["text"],
+        type: Literal["text"],
         text: str,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -34,8 +38,19 @@ class TextContentPart(_t.Model):
         """A `TextContentPart` from its fields (None leaves a field out) and unknown extra ones."""
         self._init(
             {
-                "type": type_,
+                "type": type,
                 "text": text,
             },
             additional_properties,
         )
+
+    @property
+    def type_(self) -> Literal["text"]:
+        """Deprecated: `type` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("TextContentPart", "type_", "type")
+        return self.type
+
+    @type_.setter
+    def type_(self, value: Literal["text"]) -> None:
+        _t.deprecated_alias("TextContentPart", "type_", "type")
+        self.type = value

@@ -4,37 +4,43 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.function_call import FunctionCall
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ToolCall(_t.Model):
     """A `ToolCall` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    id: str = _attrs_field(metadata=_t.json_field("id", _t.read_str, required=True))
 
-    id: _t.Field[str] = _t.Field("id", _t.read_str, required=True)
-
-    type_: _t.Field[Literal["function"]] = _t.Field(
-        "type", _t.read_const("function"), required=True
+    type: Literal["function"] = _attrs_field(
+        metadata=_t.json_field("type", _t.read_const("function"), required=True)
     )
 
-    function: _t.Field[FunctionCall] = _t.Field(
-        "function", _t.read_model("function_call", "FunctionCall"), required=True
+    function: FunctionCall = _attrs_field(
+        metadata=_t.json_field(
+            "function", _t.read_model("function_call", "FunctionCall"), required=True
+        )
     )
-    _consts = {
-        "type": "function",
-    }
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         id: str,
-        type_: Literal["function"],
+        type: Literal["function"],
         function: Union[FunctionCall, Mapping[str, Any]],
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -43,8 +49,19 @@ class ToolCall(_t.Model):
         self._init(
             {
                 "id": id,
-                "type": type_,
+                "type": type,
                 "function": function,
             },
             additional_properties,
         )
+
+    @property
+    def type_(self) -> Literal["function"]:
+        """Deprecated: `type` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ToolCall", "type_", "type")
+        return self.type
+
+    @type_.setter
+    def type_(self, value: Literal["function"]) -> None:
+        _t.deprecated_alias("ToolCall", "type_", "type")
+        self.type = value

@@ -4,35 +4,46 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.function_call_delta import FunctionCallDelta
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ToolCallDelta(_t.Model):
     """A `ToolCallDelta` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    index: _t.Field[int] = _t.Field("index", _t.read_int, required=True)
-
-    id: _t.Field[Optional[str]] = _t.Field("id", _t.read_str)
-
-    type_: _t.Field[Optional[str]] = _t.Field("type", _t.read_str)
-
-    function: _t.Field[Optional[FunctionCallDelta]] = _t.Field(
-        "function", _t.read_model("function_call_delta", "FunctionCallDelta")
+    index: int = _attrs_field(
+        metadata=_t.json_field("index", _t.read_int, required=True)
     )
+
+    id: Optional[str] = _attrs_field(metadata=_t.json_field("id", _t.read_str))
+
+    type: Optional[str] = _attrs_field(metadata=_t.json_field("type", _t.read_str))
+
+    function: Optional[FunctionCallDelta] = _attrs_field(
+        metadata=_t.json_field(
+            "function", _t.read_model("function_call_delta", "FunctionCallDelta")
+        )
+    )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         index: int,
         id: Optional[str] = None,
-        type_: Optional[str] = None,
+        type: Optional[str] = None,
         function: Optional[Union[FunctionCallDelta, Mapping[str, Any]]] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -42,8 +53,19 @@ class ToolCallDelta(_t.Model):
             {
                 "index": index,
                 "id": id,
-                "type": type_,
+                "type": type,
                 "function": function,
             },
             additional_properties,
         )
+
+    @property
+    def type_(self) -> Optional[str]:
+        """Deprecated: `type` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ToolCallDelta", "type_", "type")
+        return self.type
+
+    @type_.setter
+    def type_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("ToolCallDelta", "type_", "type")
+        self.type = value

@@ -4,36 +4,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.function_definition import FunctionDefinition
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class ToolDefinition(_t.Model):
     """A `ToolDefinition` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    type_: _t.Field[Literal["function"]] = _t.Field(
-        "type", _t.read_const("function"), required=True
+    type: Literal["function"] = _attrs_field(
+        metadata=_t.json_field("type", _t.read_const("function"), required=True)
     )
 
-    function: _t.Field[FunctionDefinition] = _t.Field(
-        "function",
-        _t.read_model("function_definition", "FunctionDefinition"),
-        required=True,
+    function: FunctionDefinition = _attrs_field(
+        metadata=_t.json_field(
+            "function",
+            _t.read_model("function_definition", "FunctionDefinition"),
+            required=True,
+        )
     )
-    _consts = {
-        "type": "function",
-    }
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
-        type_: Literal["function"],
+        type: Literal["function"],
         function: Union[FunctionDefinition, Mapping[str, Any]],
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
@@ -41,8 +47,19 @@ class ToolDefinition(_t.Model):
         """A `ToolDefinition` from its fields (None leaves a field out) and unknown extra ones."""
         self._init(
             {
-                "type": type_,
+                "type": type,
                 "function": function,
             },
             additional_properties,
         )
+
+    @property
+    def type_(self) -> Literal["function"]:
+        """Deprecated: `type` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("ToolDefinition", "type_", "type")
+        return self.type
+
+    @type_.setter
+    def type_(self, value: Literal["function"]) -> None:
+        _t.deprecated_alias("ToolDefinition", "type_", "type")
+        self.type = value

@@ -4,39 +4,49 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.transcription_segment import TranscriptionSegment
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class Transcription(_t.Model):
     """A `Transcription` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    text: str = _attrs_field(metadata=_t.json_field("text", _t.read_str, required=True))
+    """What was said."""
 
-    text: _t.Field[str] = _t.Field(
-        "text", _t.read_str, required=True, doc="What was said."
+    language: Optional[str] = _attrs_field(
+        metadata=_t.json_field("language", _t.read_str)
     )
+    """The language spoken (with verbose_json)."""
 
-    language: _t.Field[Optional[str]] = _t.Field(
-        "language", _t.read_str, doc="The language spoken (with verbose_json)."
+    duration: Optional[float] = _attrs_field(
+        metadata=_t.json_field("duration", _t.read_float)
     )
+    """The length of the audio, in seconds (with verbose_json)."""
 
-    duration: _t.Field[Optional[float]] = _t.Field(
-        "duration",
-        _t.read_float,
-        doc="The length of the audio, in seconds (with verbose_json).",
+    segments: Optional[list[TranscriptionSegment]] = _attrs_field(
+        metadata=_t.json_field(
+            "segments",
+            _t.read_list(
+                _t.read_model("transcription_segment", "TranscriptionSegment")
+            ),
+        )
     )
+    """The text in timed pieces (with verbose_json)."""
 
-    segments: _t.Field[Optional[list[TranscriptionSegment]]] = _t.Field(
-        "segments",
-        _t.read_list(_t.read_model("transcription_segment", "TranscriptionSegment")),
-        doc="The text in timed pieces (with verbose_json).",
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

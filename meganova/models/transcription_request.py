@@ -4,55 +4,59 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.transcription_response_format import TranscriptionResponseFormat
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class TranscriptionRequest(_t.Model):
     """The audio and the transcription options (multipart/form-data parts).
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    file: _t.Field[_t.FileInput] = _t.Field(
-        "file",
-        _t.read_any,
-        required=True,
-        doc="The audio file (mp3, wav, m4a, ogg, flac, webm).",
+    file: _t.FileInput = _attrs_field(
+        metadata=_t.json_field("file", _t.read_any, required=True)
     )
+    """The audio file (mp3, wav, m4a, ogg, flac, webm)."""
 
-    model: _t.Field[str] = _t.Field(
-        "model",
-        _t.read_str,
-        required=True,
-        doc="The speech-to-text model id, e.g. `Systran/faster-whisper-large-v3`.",
+    model: str = _attrs_field(
+        metadata=_t.json_field("model", _t.read_str, required=True)
     )
+    """The speech-to-text model id, e.g. `Systran/faster-whisper-large-v3`."""
 
-    language: _t.Field[Optional[str]] = _t.Field(
-        "language",
-        _t.read_str,
-        doc="The spoken language (ISO 639-1, e.g. `en`); detected when left out.",
+    language: Optional[str] = _attrs_field(
+        metadata=_t.json_field("language", _t.read_str)
     )
+    """The spoken language (ISO 639-1, e.g. `en`); detected when left out."""
 
-    response_format: _t.Field[Optional[TranscriptionResponseFormat]] = _t.Field(
-        "response_format",
-        _t.read_enum("transcription_response_format", "TranscriptionResponseFormat"),
-        doc="The form of the transcription.",
+    response_format: Optional[TranscriptionResponseFormat] = _attrs_field(
+        metadata=_t.json_field(
+            "response_format",
+            _t.read_enum(
+                "transcription_response_format", "TranscriptionResponseFormat"
+            ),
+        )
     )
+    """The form of the transcription."""
 
-    prompt: _t.Field[Optional[str]] = _t.Field(
-        "prompt",
-        _t.read_str,
-        doc="Text that guides the style or spelling (names, terms).",
-    )
+    prompt: Optional[str] = _attrs_field(metadata=_t.json_field("prompt", _t.read_str))
+    """Text that guides the style or spelling (names, terms)."""
 
-    temperature: _t.Field[Optional[float]] = _t.Field(
-        "temperature", _t.read_float, doc="Sampling temperature."
+    temperature: Optional[float] = _attrs_field(
+        metadata=_t.json_field("temperature", _t.read_float)
     )
+    """Sampling temperature."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,28 +4,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class TranscriptionSegment(_t.Model):
     """A `TranscriptionSegment` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    text: str = _attrs_field(metadata=_t.json_field("text", _t.read_str, required=True))
 
-    text: _t.Field[str] = _t.Field("text", _t.read_str, required=True)
+    id: Optional[int] = _attrs_field(metadata=_t.json_field("id", _t.read_int))
 
-    id: _t.Field[Optional[int]] = _t.Field("id", _t.read_int)
-
-    start: _t.Field[Optional[float]] = _t.Field(
-        "start", _t.read_float, doc="Seconds from the start."
+    start: Optional[float] = _attrs_field(
+        metadata=_t.json_field("start", _t.read_float)
     )
+    """Seconds from the start."""
 
-    end: _t.Field[Optional[float]] = _t.Field(
-        "end", _t.read_float, doc="Seconds from the start."
+    end: Optional[float] = _attrs_field(metadata=_t.json_field("end", _t.read_float))
+    """Seconds from the start."""
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

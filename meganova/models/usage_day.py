@@ -4,26 +4,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class UsageDay(_t.Model):
     """The usage of one model on one day.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    date: Optional[str] = _attrs_field(metadata=_t.json_field("date", _t.read_str))
+    """The day, `YYYY-MM-DD` (UTC)."""
 
-    date: _t.Field[Optional[str]] = _t.Field(
-        "date", _t.read_str, doc="The day, `YYYY-MM-DD` (UTC)."
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
+
+    tokens: Optional[int] = _attrs_field(metadata=_t.json_field("tokens", _t.read_int))
+
+    cost: Optional[float] = _attrs_field(metadata=_t.json_field("cost", _t.read_float))
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
-
-    model: _t.Field[Optional[str]] = _t.Field("model", _t.read_str)
-
-    tokens: _t.Field[Optional[int]] = _t.Field("tokens", _t.read_int)
-
-    cost: _t.Field[Optional[float]] = _t.Field("cost", _t.read_float)
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -5,45 +5,64 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.usage_group import UsageGroup
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class UsageSummary(_t.Model):
     """A `UsageSummary` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    from_: _t.Field[datetime.datetime] = _t.Field(
-        "from", _t.read_datetime, required=True
+    from_: datetime.datetime = _attrs_field(
+        metadata=_t.json_field("from", _t.read_datetime, required=True)
     )
 
-    to: _t.Field[datetime.datetime] = _t.Field("to", _t.read_datetime, required=True)
-
-    total_requests: _t.Field[int] = _t.Field(
-        "total_requests", _t.read_int, required=True
+    to: datetime.datetime = _attrs_field(
+        metadata=_t.json_field("to", _t.read_datetime, required=True)
     )
 
-    prompt_tokens: _t.Field[int] = _t.Field("prompt_tokens", _t.read_int, required=True)
-
-    completion_tokens: _t.Field[int] = _t.Field(
-        "completion_tokens", _t.read_int, required=True
+    total_requests: int = _attrs_field(
+        metadata=_t.json_field("total_requests", _t.read_int, required=True)
     )
 
-    total_tokens: _t.Field[int] = _t.Field("total_tokens", _t.read_int, required=True)
-
-    cost: _t.Field[float] = _t.Field("cost", _t.read_float, required=True)
-
-    currency: _t.Field[str] = _t.Field("currency", _t.read_str, required=True)
-
-    groups: _t.Field[Optional[list[UsageGroup]]] = _t.Field(
-        "groups", _t.read_list(_t.read_model("usage_group", "UsageGroup"))
+    prompt_tokens: int = _attrs_field(
+        metadata=_t.json_field("prompt_tokens", _t.read_int, required=True)
     )
+
+    completion_tokens: int = _attrs_field(
+        metadata=_t.json_field("completion_tokens", _t.read_int, required=True)
+    )
+
+    total_tokens: int = _attrs_field(
+        metadata=_t.json_field("total_tokens", _t.read_int, required=True)
+    )
+
+    cost: float = _attrs_field(
+        metadata=_t.json_field("cost", _t.read_float, required=True)
+    )
+
+    currency: str = _attrs_field(
+        metadata=_t.json_field("currency", _t.read_str, required=True)
+    )
+
+    groups: Optional[list[UsageGroup]] = _attrs_field(
+        metadata=_t.json_field(
+            "groups", _t.read_list(_t.read_model("usage_group", "UsageGroup"))
+        )
+    )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,27 +4,38 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
     from ..models.usage_day import UsageDay
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class UsageTimeRange(_t.Model):
     """A `UsageTimeRange` object of the MegaNova API.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    data: _t.Field[list[UsageDay]] = _t.Field(
-        "data", _t.read_list(_t.read_model("usage_day", "UsageDay")), required=True
+    data: list[UsageDay] = _attrs_field(
+        metadata=_t.json_field(
+            "data", _t.read_list(_t.read_model("usage_day", "UsageDay")), required=True
+        )
     )
 
-    message: _t.Field[Optional[str]] = _t.Field("message", _t.read_str)
+    message: Optional[str] = _attrs_field(
+        metadata=_t.json_field("message", _t.read_str)
+    )
 
-    status: _t.Field[Optional[str]] = _t.Field("status", _t.read_str)
+    status: Optional[str] = _attrs_field(metadata=_t.json_field("status", _t.read_str))
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

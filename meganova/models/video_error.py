@@ -4,22 +4,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class VideoError(_t.Model):
     """Why the generation failed.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    message: _t.Field[Optional[str]] = _t.Field("message", _t.read_str)
-
-    code: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "code", _t.read_union(_t.read_str, _t.read_none), nullable=True
+    message: Optional[str] = _attrs_field(
+        metadata=_t.json_field("message", _t.read_str)
     )
+
+    code: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "code", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
+    )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

@@ -4,6 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 if TYPE_CHECKING:
@@ -11,62 +14,80 @@ if TYPE_CHECKING:
     from ..models.video_status import VideoStatus
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class VideoGeneration(_t.Model):
     """A video generation job.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
+    id: str = _attrs_field(metadata=_t.json_field("id", _t.read_str, required=True))
 
-    id: _t.Field[str] = _t.Field("id", _t.read_str, required=True)
+    object: Optional[str] = _attrs_field(metadata=_t.json_field("object", _t.read_str))
 
-    object_: _t.Field[Optional[str]] = _t.Field("object", _t.read_str)
+    created_at: Optional[int] = _attrs_field(
+        metadata=_t.json_field("created_at", _t.read_int)
+    )
+    """Unix time, seconds."""
 
-    created_at: _t.Field[Optional[int]] = _t.Field(
-        "created_at", _t.read_int, doc="Unix time, seconds."
+    status: Optional[VideoStatus] = _attrs_field(
+        metadata=_t.json_field("status", _t.read_enum("video_status", "VideoStatus"))
+    )
+    """Where a video generation is; values not listed here may appear."""
+
+    model: Optional[str] = _attrs_field(metadata=_t.json_field("model", _t.read_str))
+
+    url: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "url", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
+    )
+    """Where to download the video, once completed."""
+
+    error: Optional[Union[VideoError, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "error",
+            _t.read_union(
+                _t.read_model("video_error", "VideoError", exact=True), _t.read_none
+            ),
+            nullable=True,
+        )
     )
 
-    status: _t.Field[Optional[VideoStatus]] = _t.Field(
-        "status",
-        _t.read_enum("video_status", "VideoStatus"),
-        doc="Where a video generation is; values not listed here may appear.",
+    estimated_cost: Optional[Union[float, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "estimated_cost", _t.read_union(_t.read_float, _t.read_none), nullable=True
+        )
     )
+    """The expected cost, in the account's currency."""
 
-    model: _t.Field[Optional[str]] = _t.Field("model", _t.read_str)
-
-    url: _t.Field[Optional[Union[str, None]]] = _t.Field(
-        "url",
-        _t.read_union(_t.read_str, _t.read_none),
-        nullable=True,
-        doc="Where to download the video, once completed.",
+    message: Optional[Union[str, None]] = _attrs_field(
+        metadata=_t.json_field(
+            "message", _t.read_union(_t.read_str, _t.read_none), nullable=True
+        )
     )
+    """A message from the server (the older video endpoint sends one)."""
 
-    error: _t.Field[Optional[Union[VideoError, None]]] = _t.Field(
-        "error",
-        _t.read_union(
-            _t.read_model("video_error", "VideoError", exact=True), _t.read_none
-        ),
-        nullable=True,
-    )
+    data: Optional[Any] = _attrs_field(metadata=_t.json_field("data", _t.read_any))
+    """Free-form details (the older video endpoint sends some)."""
 
-    estimated_cost: _t.Field[Optional[Union[float, None]]] = _t.Field(
-        "estimated_cost",
-        _t.read_union(_t.read_float, _t.read_none),
-        nullable=True,
-        doc="The expected cost, in the account\u0027s currency.",
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,
         id: str,
-        object_: Optional[str] = None,
+        object: Optional[str] = None,
         created_at: Optional[int] = None,
         status: Optional[Union[VideoStatus, str]] = None,
         model: Optional[str] = None,
         url: Optional[Union[str, None]] = None,
         error: Optional[Union[Union[VideoError, Mapping[str, Any]], None]] = None,
         estimated_cost: Optional[Union[float, None]] = None,
+        message: Optional[Union[str, None]] = None,
+        data: Optional[Any] = None,
         *,
         additional_properties: Optional[Mapping[str, Any]] = None,
     ) -> None:
@@ -74,13 +95,26 @@ class VideoGeneration(_t.Model):
         self._init(
             {
                 "id": id,
-                "object": object_,
+                "object": object,
                 "created_at": created_at,
                 "status": status,
                 "model": model,
                 "url": url,
                 "error": error,
                 "estimated_cost": estimated_cost,
+                "message": message,
+                "data": data,
             },
             additional_properties,
         )
+
+    @property
+    def object_(self) -> Optional[str]:
+        """Deprecated: `object` (the name of meganova 0.5.0's first release)."""
+        _t.deprecated_alias("VideoGeneration", "object_", "object")
+        return self.object
+
+    @object_.setter
+    def object_(self, value: Optional[str]) -> None:
+        _t.deprecated_alias("VideoGeneration", "object_", "object")
+        self.object = value

@@ -4,51 +4,53 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
 from .. import types as _t
 
 
+@_attrs_define(slots=True, init=False, eq=False, repr=False, getstate_setstate=False)
 class VideoGenerationRequest(_t.Model):
     """What to film, and with which model.
 
     Fields absent from the answer read as None; `obj["key"]` and `to_dict()` give the JSON as sent.
     """
 
-    __slots__ = ()
-
-    prompt: _t.Field[str] = _t.Field(
-        "prompt", _t.read_str, required=True, doc="What the video shows."
+    prompt: str = _attrs_field(
+        metadata=_t.json_field("prompt", _t.read_str, required=True)
     )
+    """What the video shows."""
 
-    model: _t.Field[str] = _t.Field(
-        "model",
-        _t.read_str,
-        required=True,
-        doc="The video model id, e.g. `Byteplus/seedance-1-0-pro-250528`.",
+    model: str = _attrs_field(
+        metadata=_t.json_field("model", _t.read_str, required=True)
     )
+    """The video model id, e.g. `Byteplus/seedance-1-0-pro-250528`."""
 
-    image_url: _t.Field[Optional[str]] = _t.Field(
-        "image_url",
-        _t.read_str,
-        doc="A first frame to animate (image to video), an https or `data:` URL.",
+    image_url: Optional[str] = _attrs_field(
+        metadata=_t.json_field("image_url", _t.read_str)
     )
+    """A first frame to animate (image to video), an https or `data:` URL."""
 
-    size: _t.Field[Optional[str]] = _t.Field(
-        "size",
-        _t.read_str,
-        doc='`"\u003cwidth\u003ex\u003cheight\u003e"`, e.g. `"1280x720"`.',
+    size: Optional[str] = _attrs_field(metadata=_t.json_field("size", _t.read_str))
+    """`"<width>x<height>"`, e.g. `"1280x720"`."""
+
+    n_seconds: Optional[int] = _attrs_field(
+        metadata=_t.json_field("n_seconds", _t.read_int)
     )
+    """The length, in seconds."""
 
-    n_seconds: _t.Field[Optional[int]] = _t.Field(
-        "n_seconds", _t.read_int, doc="The length, in seconds."
+    aspect_ratio: Optional[str] = _attrs_field(
+        metadata=_t.json_field("aspect_ratio", _t.read_str)
     )
+    """E.g. `16:9`; for models that take a ratio rather than a size."""
 
-    aspect_ratio: _t.Field[Optional[str]] = _t.Field(
-        "aspect_ratio",
-        _t.read_str,
-        doc="E.g. `16:9`; for models that take a ratio rather than a size.",
+    seed: Optional[int] = _attrs_field(metadata=_t.json_field("seed", _t.read_int))
+
+    additional_properties: dict[str, Any] = _attrs_field(
+        factory=dict, metadata=_t.UNKNOWN_FIELDS
     )
-
-    seed: _t.Field[Optional[int]] = _t.Field("seed", _t.read_int)
+    """The fields the server sent that the API description does not declare (a copy)."""
 
     def __init__(
         self,

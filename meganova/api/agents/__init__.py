@@ -33,6 +33,10 @@ _ChatResponse = _t.read_model("chat_response", "ChatResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.agent_chat_request import AgentChatRequest  # noqa: F401
     from ...models.agent_chat_request_extra_data import (
         AgentChatRequestExtraData,  # noqa: F401
@@ -66,6 +70,12 @@ class AgentsResource(_t.SyncResource, Generic[StreamT]):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AgentsResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AgentsResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AgentsResourceWithStreamingResponse(self)
 
     def info(
         self,
@@ -375,6 +385,186 @@ class AgentsResource(_t.SyncResource, Generic[StreamT]):
         return opened
 
 
+class AgentsResourceWithStreamingResponse(Generic[StreamT]):
+    """`AgentsResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AgentsResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AgentsResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def info(
+        self,
+        agent_key: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[AgentInfo]:
+        """`info()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().info(
+                agent_key=agent_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def chat(
+        self,
+        agent_key: str,
+        message: str,
+        *,
+        conversation_id: Optional[str] = None,
+        user_identifier: Optional[str] = None,
+        user_identifier_type: Optional[str] = None,
+        extra_data: Optional[
+            Union[AgentChatRequestExtraData, Mapping[str, Any]]
+        ] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[AgentChatResponse]:
+        """`chat()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().chat(
+                agent_key=agent_key,
+                message=message,
+                conversation_id=conversation_id,
+                user_identifier=user_identifier,
+                user_identifier_type=user_identifier_type,
+                extra_data=extra_data,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def confirm_tool(
+        self,
+        agent_key: str,
+        approval_id: str,
+        action: Union[AgentToolAction, str],
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[AgentChatResponse]:
+        """`confirm_tool()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().confirm_tool(
+                agent_key=agent_key,
+                approval_id=approval_id,
+                action=action,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[ChatResponse]:
+        """`completions()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().completions(
+                agent_key=agent_key,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def completions_stream(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[StreamT]:
+        """`completions_stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `response.parse()` the stream object instead."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().completions_stream(
+                agent_key=agent_key,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class AgentsResourceWithRawResponse(Generic[StreamT]):
     """`AgentsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -552,6 +742,38 @@ class AgentsResourceWithRawResponse(Generic[StreamT]):
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
 
+    def completions_stream(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`completions_stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = self._resource._raw_twin().completions_stream(
+            agent_key=agent_key,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened
+
 
 class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
     """The `agents` operations, for `AsyncMegaNova` (each method is awaited)."""
@@ -564,6 +786,14 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncAgentsResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(
+        self,
+    ) -> AsyncAgentsResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncAgentsResourceWithStreamingResponse(self)
 
     async def info(
         self,
@@ -874,6 +1104,189 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
         return opened
 
 
+class AsyncAgentsResourceWithStreamingResponse(Generic[StreamT]):
+    """`AsyncAgentsResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncAgentsResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncAgentsResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def info(
+        self,
+        agent_key: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[AgentInfo]:
+        """`info()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().info(
+                agent_key=agent_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def chat(
+        self,
+        agent_key: str,
+        message: str,
+        *,
+        conversation_id: Optional[str] = None,
+        user_identifier: Optional[str] = None,
+        user_identifier_type: Optional[str] = None,
+        extra_data: Optional[
+            Union[AgentChatRequestExtraData, Mapping[str, Any]]
+        ] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[AgentChatResponse]:
+        """`chat()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().chat(
+                agent_key=agent_key,
+                message=message,
+                conversation_id=conversation_id,
+                user_identifier=user_identifier,
+                user_identifier_type=user_identifier_type,
+                extra_data=extra_data,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def confirm_tool(
+        self,
+        agent_key: str,
+        approval_id: str,
+        action: Union[AgentToolAction, str],
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[AgentChatResponse]:
+        """`confirm_tool()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().confirm_tool(
+                agent_key=agent_key,
+                approval_id=approval_id,
+                action=action,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def completions(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[ChatResponse]:
+        """`completions()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().completions(
+                agent_key=agent_key,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def completions_stream(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[StreamT]:
+        """`completions_stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `await response.parse()` the stream object instead."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: cast(
+                "Any",
+                self._twin().completions_stream(
+                    agent_key=agent_key,
+                    messages=messages,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    user=user,
+                    **extra_fields,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
+                ),
+            )
+        )
+
+
 class AsyncAgentsResourceWithRawResponse(Generic[StreamT]):
     """`AsyncAgentsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -1050,3 +1463,39 @@ class AsyncAgentsResourceWithRawResponse(Generic[StreamT]):
             extra_body=extra_body,
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
+
+    async def completions_stream(
+        self,
+        agent_key: str,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        *,
+        temperature: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`completions_stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        # the async stream method returns the stream unopened; awaiting it sends the request, as raw calls do
+        opened: StreamT = await cast(
+            "Any",
+            self._resource._raw_twin().completions_stream(
+                agent_key=agent_key,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            ),
+        )
+        return opened

@@ -231,6 +231,21 @@ async def asyncio(
 # --- the request builder of the MegaNova clients' resources (generator/templates/endpoint_module.py.jinja) ---
 
 
+_PARAMETERS = (
+    "agent_key",
+    "messages",
+    "stream",
+    "temperature",
+    "max_tokens",
+    "user",
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+"""The parameters of the resource method: a keyword that is a near miss of one of them is a typo
+(`TypeError`, naming the closest); any other unknown keyword is forwarded in the body as it is."""
 if TYPE_CHECKING:
     from ...models.chat_request_message import ChatRequestMessage
 
@@ -247,9 +262,15 @@ def request(
     user: Optional[str] = None,
     **extra_fields: Any,
 ) -> _t.Request:
-    """The `POST /agents/v1/{agent_key}/chat/completions` request, from typed arguments (pure: nothing is sent)."""
+    """The `POST /agents/v1/{agent_key}/chat/completions` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
+    if extra_fields:
+        from ...custom._arguments import refuse_near_misses
+
+        refuse_near_misses("completions", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}
-    body["messages"] = _t.list_param(messages, "messages", 1)
+    body["messages"] = _t.list_param(messages, "messages")
     if stream is not None:
         body["stream"] = stream
     if temperature is not None:

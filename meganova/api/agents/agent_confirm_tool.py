@@ -226,6 +226,18 @@ async def asyncio(
 # --- the request builder of the MegaNova clients' resources (generator/templates/endpoint_module.py.jinja) ---
 
 
+_PARAMETERS = (
+    "agent_key",
+    "approval_id",
+    "action",
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+"""The parameters of the resource method: a keyword that is a near miss of one of them is a typo
+(`TypeError`, naming the closest); any other unknown keyword is forwarded in the body as it is."""
 if TYPE_CHECKING:
     from ...models.agent_tool_action import AgentToolAction
 
@@ -238,7 +250,13 @@ def request(
     action: Union[AgentToolAction, str],
     **extra_fields: Any,
 ) -> _t.Request:
-    """The `POST /agents/v1/{agent_key}/confirm-tool` request, from typed arguments (pure: nothing is sent)."""
+    """The `POST /agents/v1/{agent_key}/confirm-tool` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
+    if extra_fields:
+        from ...custom._arguments import refuse_near_misses
+
+        refuse_near_misses("confirm_tool", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}
     body["approval_id"] = approval_id
     body["action"] = _t.to_json(action)

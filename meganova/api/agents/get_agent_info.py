@@ -193,7 +193,9 @@ async def asyncio(
 def request(
     agent_key: str,
 ) -> _t.Request:
-    """The `GET /agents/v1/{agent_key}/info` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /agents/v1/{agent_key}/info` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     return _t.Request(
         "GET",
         "/agents/v1/" + _t.path_param(agent_key, "agent_key") + "/info",

@@ -33,6 +33,10 @@ _Transcription_or_text = _t.read_model(
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.speech_request import SpeechRequest  # noqa: F401
     from ...models.speech_response_format import SpeechResponseFormat  # noqa: F401
@@ -52,6 +56,12 @@ class AudioResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AudioResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AudioResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AudioResourceWithStreamingResponse(self)
 
     def transcribe(
         self,
@@ -83,6 +93,7 @@ class AudioResource(_t.SyncResource):
             response_format: The form of the transcription.
             prompt: Text that guides the style or spelling (names, terms).
             temperature: Sampling temperature.
+            filename: The file name sent with the upload; by default the path's or the file object's name.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
@@ -183,7 +194,17 @@ class AudioResource(_t.SyncResource):
         **extra_fields: Any,
     ) -> int:
         """`tts()`, writing the answer to `file` (a path, or a binary file object) as it arrives,
-        instead of returning it: the number of bytes written."""
+        instead of returning it: the number of bytes written.
+
+        Args:
+            file: Where the answer is written: a path (created or replaced), or a binary file object.
+            input: The text to speak.
+            model: The text-to-speech model id.
+            voice: The voice, e.g. `af_heart` (model-dependent).
+            response_format: The audio format of the answer.
+            speed: 1.0 is normal speed.
+
+        """
         from . import create_speech as _op
 
         request = self._before_request(
@@ -205,6 +226,93 @@ class AudioResource(_t.SyncResource):
             ),
         )
         return written
+
+
+class AudioResourceWithStreamingResponse:
+    """`AudioResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AudioResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AudioResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def transcribe(
+        self,
+        file: _t.FileInput,
+        *,
+        model: Optional[str] = "Systran/faster-whisper-large-v3",
+        language: Optional[str] = None,
+        response_format: Optional[Union[TranscriptionResponseFormat, str]] = None,
+        prompt: Optional[str] = None,
+        temperature: Optional[float] = None,
+        filename: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[Transcription]:
+        """`transcribe()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().transcribe(
+                file=file,
+                model=model,
+                language=language,
+                response_format=response_format,
+                prompt=prompt,
+                temperature=temperature,
+                filename=filename,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def tts(
+        self,
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[bytes]:
+        """`tts()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().tts(
+                input=input,
+                model=model,
+                voice=voice,
+                response_format=response_format,
+                speed=speed,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AudioResourceWithRawResponse:
@@ -281,6 +389,40 @@ class AudioResourceWithRawResponse:
         )
         return cast("_t.APIResponse[bytes]", answer)
 
+    def tts_to_file(
+        self,
+        file: Union[str, "os.PathLike[str]", IO[bytes]],
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[int]:
+        """`tts_to_file()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`); its `parse()` is the number of bytes written (the body went to `file`)."""
+        answer = self._resource._raw_twin().tts_to_file(
+            file,
+            input=input,
+            model=model,
+            voice=voice,
+            response_format=response_format,
+            speed=speed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[int]", answer)
+
 
 class AsyncAudioResource(_t.AsyncResource):
     """The `audio` operations, for `AsyncMegaNova` (each method is awaited)."""
@@ -290,6 +432,12 @@ class AsyncAudioResource(_t.AsyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncAudioResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncAudioResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncAudioResourceWithStreamingResponse(self)
 
     async def transcribe(
         self,
@@ -321,6 +469,7 @@ class AsyncAudioResource(_t.AsyncResource):
             response_format: The form of the transcription.
             prompt: Text that guides the style or spelling (names, terms).
             temperature: Sampling temperature.
+            filename: The file name sent with the upload; by default the path's or the file object's name.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
@@ -421,7 +570,17 @@ class AsyncAudioResource(_t.AsyncResource):
         **extra_fields: Any,
     ) -> int:
         """`tts()`, writing the answer to `file` (a path, or a binary file object) as it arrives,
-        instead of returning it: the number of bytes written."""
+        instead of returning it: the number of bytes written.
+
+        Args:
+            file: Where the answer is written: a path (created or replaced), or a binary file object.
+            input: The text to speak.
+            model: The text-to-speech model id.
+            voice: The voice, e.g. `af_heart` (model-dependent).
+            response_format: The audio format of the answer.
+            speed: 1.0 is normal speed.
+
+        """
         from . import create_speech as _op
 
         request = self._before_request(
@@ -443,6 +602,93 @@ class AsyncAudioResource(_t.AsyncResource):
             ),
         )
         return written
+
+
+class AsyncAudioResourceWithStreamingResponse:
+    """`AsyncAudioResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncAudioResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncAudioResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def transcribe(
+        self,
+        file: _t.FileInput,
+        *,
+        model: Optional[str] = "Systran/faster-whisper-large-v3",
+        language: Optional[str] = None,
+        response_format: Optional[Union[TranscriptionResponseFormat, str]] = None,
+        prompt: Optional[str] = None,
+        temperature: Optional[float] = None,
+        filename: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[Transcription]:
+        """`transcribe()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().transcribe(
+                file=file,
+                model=model,
+                language=language,
+                response_format=response_format,
+                prompt=prompt,
+                temperature=temperature,
+                filename=filename,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def tts(
+        self,
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[bytes]:
+        """`tts()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().tts(
+                input=input,
+                model=model,
+                voice=voice,
+                response_format=response_format,
+                speed=speed,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncAudioResourceWithRawResponse:
@@ -518,3 +764,37 @@ class AsyncAudioResourceWithRawResponse:
             extra_body=extra_body,
         )
         return cast("_t.APIResponse[bytes]", answer)
+
+    async def tts_to_file(
+        self,
+        file: Union[str, "os.PathLike[str]", IO[bytes]],
+        input: str,
+        *,
+        model: str,
+        voice: str,
+        response_format: Optional[Union[SpeechResponseFormat, str]] = None,
+        speed: Optional[float] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> _t.APIResponse[int]:
+        """`tts_to_file()`, returning the HTTP answer as an `APIResponse` (`status_code`, `headers`,
+        `request_id`); its `parse()` is the number of bytes written (the body went to `file`)."""
+        answer = await self._resource._raw_twin().tts_to_file(
+            file,
+            input=input,
+            model=model,
+            voice=voice,
+            response_format=response_format,
+            speed=speed,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return cast("_t.APIResponse[int]", answer)

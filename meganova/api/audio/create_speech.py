@@ -220,6 +220,20 @@ async def asyncio(
 # --- the request builder of the MegaNova clients' resources (generator/templates/endpoint_module.py.jinja) ---
 
 
+_PARAMETERS = (
+    "input",
+    "model",
+    "voice",
+    "response_format",
+    "speed",
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+"""The parameters of the resource method: a keyword that is a near miss of one of them is a typo
+(`TypeError`, naming the closest); any other unknown keyword is forwarded in the body as it is."""
 if TYPE_CHECKING:
     from ...models.speech_response_format import SpeechResponseFormat
 
@@ -235,7 +249,13 @@ def request(
     speed: Optional[float] = None,
     **extra_fields: Any,
 ) -> _t.Request:
-    """The `POST /audio/speech` request, from typed arguments (pure: nothing is sent)."""
+    """The `POST /audio/speech` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
+    if extra_fields:
+        from ...custom._arguments import refuse_near_misses
+
+        refuse_near_misses("tts", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}
     body["input"] = input
     body["model"] = model

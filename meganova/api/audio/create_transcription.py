@@ -222,6 +222,21 @@ async def asyncio(
 # --- the request builder of the MegaNova clients' resources (generator/templates/endpoint_module.py.jinja) ---
 
 
+_PARAMETERS = (
+    "file",
+    "model",
+    "language",
+    "response_format",
+    "prompt",
+    "temperature",
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+"""The parameters of the resource method: a keyword that is a near miss of one of them is a typo
+(`TypeError`, naming the closest); any other unknown keyword is forwarded in the body as it is."""
 if TYPE_CHECKING:
     from ...models.transcription_response_format import TranscriptionResponseFormat
 
@@ -239,7 +254,13 @@ def request(
     filename: Optional[str] = None,
     **extra_fields: Any,
 ) -> _t.Request:
-    """The `POST /audio/transcriptions` request, from typed arguments (pure: nothing is sent)."""
+    """The `POST /audio/transcriptions` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
+    if extra_fields:
+        from ...custom._arguments import refuse_near_misses
+
+        refuse_near_misses("transcribe", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}
     files: list[tuple[str, Any]] = []
     files.append(("file", _t.file_param(file, "file", filename)))

@@ -32,6 +32,10 @@ _InstanceBillings = _t.read_model("instance_billings", "InstanceBillings")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.billing_balance import BillingBalance  # noqa: F401
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.instance_billing import InstanceBilling  # noqa: F401
@@ -46,6 +50,12 @@ class BillingResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return BillingResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> BillingResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return BillingResourceWithStreamingResponse(self)
 
     def get_balance(
         self,
@@ -104,6 +114,65 @@ class BillingResource(_t.SyncResource):
         return answer
 
 
+class BillingResourceWithStreamingResponse:
+    """`BillingResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: BillingResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> BillingResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def get_balance(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[BillingBalance]:
+        """`get_balance()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().get_balance(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def get_user_instance_billings(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[InstanceBillings]:
+        """`get_user_instance_billings()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().get_user_instance_billings(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class BillingResourceWithRawResponse:
     """`BillingResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -160,6 +229,12 @@ class AsyncBillingResource(_t.AsyncResource):
         `parse()`) instead of the model."""
         return AsyncBillingResourceWithRawResponse(self)
 
+    @property
+    def with_streaming_response(self) -> AsyncBillingResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncBillingResourceWithStreamingResponse(self)
+
     async def get_balance(
         self,
         *,
@@ -215,6 +290,65 @@ class AsyncBillingResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncBillingResourceWithStreamingResponse:
+    """`AsyncBillingResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncBillingResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncBillingResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def get_balance(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[BillingBalance]:
+        """`get_balance()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().get_balance(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def get_user_instance_billings(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[InstanceBillings]:
+        """`get_user_instance_billings()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().get_user_instance_billings(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncBillingResourceWithRawResponse:

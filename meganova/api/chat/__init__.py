@@ -31,6 +31,10 @@ _ChatResponse = _t.read_model("chat_response", "ChatResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.chat_choice import ChatChoice  # noqa: F401
     from ...models.chat_request import ChatRequest  # noqa: F401
     from ...models.chat_request_message import ChatRequestMessage  # noqa: F401
@@ -58,6 +62,12 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         `parse()`) instead of the model."""
         return ChatResourceWithRawResponse(self)
 
+    @property
+    def with_streaming_response(self) -> ChatResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return ChatResourceWithStreamingResponse(self)
+
     @overload
     def create(
         self,
@@ -75,6 +85,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -105,6 +117,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -135,6 +149,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -164,6 +180,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -184,9 +202,27 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
@@ -212,6 +248,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -252,6 +290,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -272,9 +312,27 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
@@ -302,6 +360,8 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -317,6 +377,144 @@ class ChatResource(_t.SyncResource, Generic[StreamT]):
             ),
         )
         return opened
+
+
+class ChatResourceWithStreamingResponse(Generic[StreamT]):
+    """`ChatResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: ChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> ChatResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[ChatResponse]:
+        """`create()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().create(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[StreamT]:
+        """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `response.parse()` the stream object instead."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().stream(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class ChatResourceWithRawResponse(Generic[StreamT]):
@@ -342,6 +540,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -372,6 +572,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -402,6 +604,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -431,6 +635,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -460,6 +666,8 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,
@@ -473,6 +681,66 @@ class ChatResourceWithRawResponse(Generic[StreamT]):
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
 
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        opened: StreamT = self._resource._raw_twin().stream(
+            messages=messages,
+            model=model,
+            session_id=session_id,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stream_options=stream_options,
+            stop=stop,
+            n=n,
+            seed=seed,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            user=user,
+            **extra_fields,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return opened
+
 
 class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
     """The `chat` operations, for `AsyncMegaNova` (each method is awaited)."""
@@ -485,6 +753,14 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncChatResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(
+        self,
+    ) -> AsyncChatResourceWithStreamingResponse[StreamT]:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncChatResourceWithStreamingResponse(self)
 
     @overload
     async def create(
@@ -503,6 +779,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -533,6 +811,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -563,6 +843,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -592,6 +874,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -612,9 +896,27 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
@@ -640,6 +942,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -680,6 +984,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -700,9 +1006,27 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         When `session_id` is given, `model` may be left out: the session's character decides it.
 
         Args:
+            messages: The conversation so far, oldest first (`system`, `user`, `assistant` and `tool` messages).
             model: The model id, e.g. `meganova-ai/manta-flash-1.0`. May be left out when `session_id` is given.
             session_id: A character chat session; its character decides the model when `model` is left out.
+            temperature: Sampling temperature, 0 to 2; higher is more varied, lower more focused.
+            top_p: Nucleus sampling, 0 to 1; sample only from the tokens making up this much of the probability.
+            max_tokens: The most tokens the answer may have; a longer one stops with `finish_reason` `length`.
+            stream: Send the answer as server-sent events, piece by piece, ending with `data: [DONE]`.
+            stream_options: Options of a streamed answer: `{"include_usage": true}` adds a last chunk with the usage.
+            stop: A sequence (or a list of them) where the model stops; the answer does not contain it.
+            n: How many answers (choices) to make for the conversation.
+            seed: Sample deterministically, as far as the model allows; the same seed and request give the same
+                answer.
+            presence_penalty: -2 to 2; positive values favour tokens not yet in the text (new topics).
+            frequency_penalty: -2 to 2; positive values penalise tokens by how often they already appear (less repetition).
+            logprobs: Return the log probability of each output token (in `choices[].logprobs`).
+            top_logprobs: With `logprobs`, how many of the most likely tokens to return at each position.
+            tools: Functions the model may call: `[{"type": "function", "function": {"name", "description",
+                "parameters"}}]`, `parameters` a JSON Schema.
             tool_choice: `none`, `auto`, `required`, or `{"type": "function", "function": {"name": ...}}`.
+            response_format: `{"type": "json_object"}` for a JSON answer, or `{"type": "json_schema", "json_schema": {"name",
+                "schema", "strict"}}` for JSON valid against a schema.
             user: An id of the end user, for abuse monitoring and usage grouping.
 
         Per call: `timeout` (seconds or an `httpx.Timeout`, for each attempt), `max_retries`, and
@@ -731,6 +1055,8 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 seed=seed,
                 presence_penalty=presence_penalty,
                 frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
                 tools=tools,
                 tool_choice=tool_choice,
                 response_format=response_format,
@@ -746,6 +1072,147 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
             ),
         )
         return opened
+
+
+class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
+    """`AsyncChatResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncChatResource[StreamT]) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncChatResource[StreamT]:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[ChatResponse]:
+        """`create()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().create(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[StreamT]:
+        """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
+        as they arrive; `await response.parse()` the stream object instead."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: cast(
+                "Any",
+                self._twin().stream(
+                    messages=messages,
+                    model=model,
+                    session_id=session_id,
+                    temperature=temperature,
+                    top_p=top_p,
+                    max_tokens=max_tokens,
+                    stream_options=stream_options,
+                    stop=stop,
+                    n=n,
+                    seed=seed,
+                    presence_penalty=presence_penalty,
+                    frequency_penalty=frequency_penalty,
+                    logprobs=logprobs,
+                    top_logprobs=top_logprobs,
+                    tools=tools,
+                    tool_choice=tool_choice,
+                    response_format=response_format,
+                    user=user,
+                    **extra_fields,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
+                ),
+            )
+        )
 
 
 class AsyncChatResourceWithRawResponse(Generic[StreamT]):
@@ -771,6 +1238,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -801,6 +1270,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -831,6 +1302,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -860,6 +1333,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
         seed: Optional[int] = None,
         presence_penalty: Optional[float] = None,
         frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
         tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
         tool_choice: Optional[
             Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -889,6 +1364,8 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
             seed=seed,
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
             tools=tools,
             tool_choice=tool_choice,
             response_format=response_format,
@@ -901,3 +1378,67 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
             extra_body=extra_body,
         )
         return cast("Union[_t.APIResponse[ChatResponse], StreamT]", answer)
+
+    async def stream(
+        self,
+        *,
+        messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
+        model: Optional[str] = None,
+        session_id: Optional[str] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        max_tokens: Optional[int] = None,
+        stream_options: Optional[Union[StreamOptions, Mapping[str, Any]]] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        n: Optional[int] = None,
+        seed: Optional[int] = None,
+        presence_penalty: Optional[float] = None,
+        frequency_penalty: Optional[float] = None,
+        logprobs: Optional[bool] = None,
+        top_logprobs: Optional[int] = None,
+        tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
+        tool_choice: Optional[
+            Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
+        ] = None,
+        response_format: Optional[Union[ResponseFormat, Mapping[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> StreamT:
+        """`stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
+        request id), as openai-python's raw streams give it."""
+        # the async stream method returns the stream unopened; awaiting it sends the request, as raw calls do
+        opened: StreamT = await cast(
+            "Any",
+            self._resource._raw_twin().stream(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            ),
+        )
+        return opened

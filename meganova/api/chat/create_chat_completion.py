@@ -230,6 +230,34 @@ async def asyncio(
 # --- the request builder of the MegaNova clients' resources (generator/templates/endpoint_module.py.jinja) ---
 
 
+_PARAMETERS = (
+    "messages",
+    "model",
+    "session_id",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stream",
+    "stream_options",
+    "stop",
+    "n",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logprobs",
+    "top_logprobs",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "user",
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+"""The parameters of the resource method: a keyword that is a near miss of one of them is a typo
+(`TypeError`, naming the closest); any other unknown keyword is forwarded in the body as it is."""
 if TYPE_CHECKING:
     from ...models.chat_request_message import ChatRequestMessage
     from ...models.response_format import ResponseFormat
@@ -255,6 +283,8 @@ def request(
     seed: Optional[int] = None,
     presence_penalty: Optional[float] = None,
     frequency_penalty: Optional[float] = None,
+    logprobs: Optional[bool] = None,
+    top_logprobs: Optional[int] = None,
     tools: Optional[Sequence[Union[ToolDefinition, Mapping[str, Any]]]] = None,
     tool_choice: Optional[
         Union[str, Union[ToolChoiceObject, Mapping[str, Any]]]
@@ -263,11 +293,15 @@ def request(
     user: Optional[str] = None,
     **extra_fields: Any,
 ) -> _t.Request:
-    """The `POST /chat/completions` request, from typed arguments (pure: nothing is sent)."""
-    if model is None and session_id is None:
-        raise errors.MeganovaError("model is required, unless session_id is given.")
+    """The `POST /chat/completions` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
+    if extra_fields:
+        from ...custom._arguments import refuse_near_misses
+
+        refuse_near_misses("create", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}
-    body["messages"] = _t.list_param(messages, "messages", 1)
+    body["messages"] = _t.list_param(messages, "messages")
     if model is not None:
         body["model"] = model
     if session_id is not None:
@@ -294,6 +328,10 @@ def request(
         body["frequency_penalty"] = _t.number_param(
             frequency_penalty, "frequency_penalty"
         )
+    if logprobs is not None:
+        body["logprobs"] = logprobs
+    if top_logprobs is not None:
+        body["top_logprobs"] = top_logprobs
     if tools is not None:
         body["tools"] = _t.list_param(tools, "tools")
     if tool_choice is not None:

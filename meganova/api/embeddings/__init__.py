@@ -31,6 +31,10 @@ _EmbeddingResponse = _t.read_model("embedding_response", "EmbeddingResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.embedding import Embedding  # noqa: F401
     from ...models.embedding_encoding_format import (
         EmbeddingEncodingFormat,  # noqa: F401
@@ -49,6 +53,12 @@ class EmbeddingsResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return EmbeddingsResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> EmbeddingsResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return EmbeddingsResourceWithStreamingResponse(self)
 
     def create(
         self,
@@ -105,6 +115,53 @@ class EmbeddingsResource(_t.SyncResource):
         return answer
 
 
+class EmbeddingsResourceWithStreamingResponse:
+    """`EmbeddingsResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: EmbeddingsResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> EmbeddingsResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        input: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
+        model: str,
+        *,
+        encoding_format: Optional[Union[EmbeddingEncodingFormat, str]] = None,
+        dimensions: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[EmbeddingResponse]:
+        """`create()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().create(
+                input=input,
+                model=model,
+                encoding_format=encoding_format,
+                dimensions=dimensions,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class EmbeddingsResourceWithRawResponse:
     """`EmbeddingsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -152,6 +209,12 @@ class AsyncEmbeddingsResource(_t.AsyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncEmbeddingsResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncEmbeddingsResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncEmbeddingsResourceWithStreamingResponse(self)
 
     async def create(
         self,
@@ -206,6 +269,53 @@ class AsyncEmbeddingsResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncEmbeddingsResourceWithStreamingResponse:
+    """`AsyncEmbeddingsResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncEmbeddingsResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncEmbeddingsResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        input: Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]],
+        model: str,
+        *,
+        encoding_format: Optional[Union[EmbeddingEncodingFormat, str]] = None,
+        dimensions: Optional[int] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[EmbeddingResponse]:
+        """`create()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().create(
+                input=input,
+                model=model,
+                encoding_format=encoding_format,
+                dimensions=dimensions,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncEmbeddingsResourceWithRawResponse:

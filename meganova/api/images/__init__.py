@@ -31,6 +31,10 @@ _ImagesResponse = _t.read_model("images_response", "ImagesResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.image import Image  # noqa: F401
     from ...models.image_generation_request import ImageGenerationRequest  # noqa: F401
@@ -46,6 +50,12 @@ class ImagesResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return ImagesResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> ImagesResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return ImagesResourceWithStreamingResponse(self)
 
     def generate(
         self,
@@ -129,6 +139,71 @@ class ImagesResource(_t.SyncResource):
         return answer
 
 
+class ImagesResourceWithStreamingResponse:
+    """`ImagesResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: ImagesResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> ImagesResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        n: Optional[int] = 1,
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        size: Optional[str] = None,
+        quality: Optional[str] = None,
+        response_format: Optional[Union[ImageResponseFormat, str]] = None,
+        style: Optional[str] = None,
+        num_steps: Optional[int] = None,
+        guidance_scale: Optional[float] = None,
+        seed: Optional[int] = None,
+        negative_prompt: Optional[str] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[ImagesResponse]:
+        """`generate()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().generate(
+                prompt=prompt,
+                model=model,
+                n=n,
+                width=width,
+                height=height,
+                size=size,
+                quality=quality,
+                response_format=response_format,
+                style=style,
+                num_steps=num_steps,
+                guidance_scale=guidance_scale,
+                seed=seed,
+                negative_prompt=negative_prompt,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class ImagesResourceWithRawResponse:
     """`ImagesResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -194,6 +269,12 @@ class AsyncImagesResource(_t.AsyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncImagesResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncImagesResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncImagesResourceWithStreamingResponse(self)
 
     async def generate(
         self,
@@ -275,6 +356,71 @@ class AsyncImagesResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncImagesResourceWithStreamingResponse:
+    """`AsyncImagesResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncImagesResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncImagesResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        n: Optional[int] = 1,
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        size: Optional[str] = None,
+        quality: Optional[str] = None,
+        response_format: Optional[Union[ImageResponseFormat, str]] = None,
+        style: Optional[str] = None,
+        num_steps: Optional[int] = None,
+        guidance_scale: Optional[float] = None,
+        seed: Optional[int] = None,
+        negative_prompt: Optional[str] = None,
+        user: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[ImagesResponse]:
+        """`generate()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().generate(
+                prompt=prompt,
+                model=model,
+                n=n,
+                width=width,
+                height=height,
+                size=size,
+                quality=quality,
+                response_format=response_format,
+                style=style,
+                num_steps=num_steps,
+                guidance_scale=guidance_scale,
+                seed=seed,
+                negative_prompt=negative_prompt,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncImagesResourceWithRawResponse:

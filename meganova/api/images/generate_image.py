@@ -224,6 +224,29 @@ async def asyncio(
 # --- the request builder of the MegaNova clients' resources (generator/templates/endpoint_module.py.jinja) ---
 
 
+_PARAMETERS = (
+    "prompt",
+    "model",
+    "n",
+    "width",
+    "height",
+    "size",
+    "quality",
+    "response_format",
+    "style",
+    "num_steps",
+    "guidance_scale",
+    "seed",
+    "negative_prompt",
+    "user",
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+"""The parameters of the resource method: a keyword that is a near miss of one of them is a typo
+(`TypeError`, naming the closest); any other unknown keyword is forwarded in the body as it is."""
 if TYPE_CHECKING:
     from ...models.image_response_format import ImageResponseFormat
 
@@ -248,7 +271,13 @@ def request(
     user: Optional[str] = None,
     **extra_fields: Any,
 ) -> _t.Request:
-    """The `POST /images/generations` request, from typed arguments (pure: nothing is sent)."""
+    """The `POST /images/generations` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
+    if extra_fields:
+        from ...custom._arguments import refuse_near_misses
+
+        refuse_near_misses("generate", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}
     body["prompt"] = prompt
     body["model"] = model

@@ -32,6 +32,10 @@ _ModelList = _t.read_model("model_list", "ModelList")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.model_info import ModelInfo  # noqa: F401
     from ...models.model_info_architecture import ModelInfoArchitecture  # noqa: F401
@@ -49,6 +53,12 @@ class ModelsResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return ModelsResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> ModelsResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return ModelsResourceWithStreamingResponse(self)
 
     def list(
         self,
@@ -117,6 +127,67 @@ class ModelsResource(_t.SyncResource):
         return answer
 
 
+class ModelsResourceWithStreamingResponse:
+    """`ModelsResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: ModelsResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> ModelsResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def list(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[list[ModelInfo]]:
+        """`list()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().list(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def get(
+        self,
+        model_id: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[ModelInfo]:
+        """`get()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().get(
+                model_id=model_id,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class ModelsResourceWithRawResponse:
     """`ModelsResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -174,6 +245,12 @@ class AsyncModelsResource(_t.AsyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncModelsResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncModelsResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncModelsResourceWithStreamingResponse(self)
 
     async def list(
         self,
@@ -240,6 +317,67 @@ class AsyncModelsResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncModelsResourceWithStreamingResponse:
+    """`AsyncModelsResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncModelsResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncModelsResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def list(
+        self,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[list[ModelInfo]]:
+        """`list()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().list(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def get(
+        self,
+        model_id: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[ModelInfo]:
+        """`get()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().get(
+                model_id=model_id,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncModelsResourceWithRawResponse:

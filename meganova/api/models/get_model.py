@@ -202,7 +202,9 @@ async def asyncio(
 def request(
     model_id: str,
 ) -> _t.Request:
-    """The `GET /models/{model_id}` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /models/{model_id}` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     return _t.Request(
         "GET",
         "/models/" + _t.path_param(model_id, "model_id"),

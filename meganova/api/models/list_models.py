@@ -157,7 +157,9 @@ async def asyncio(
 
 
 def request() -> _t.Request:
-    """The `GET /models` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /models` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     return _t.Request(
         "GET",
         "/models",

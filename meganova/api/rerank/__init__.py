@@ -31,6 +31,10 @@ _RerankResponse = _t.read_model("rerank_response", "RerankResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.rerank_request import RerankRequest  # noqa: F401
     from ...models.rerank_request_documents_item_type_1 import (
@@ -49,6 +53,12 @@ class RerankResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return RerankResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> RerankResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return RerankResourceWithStreamingResponse(self)
 
     def create(
         self,
@@ -73,6 +83,7 @@ class RerankResource(_t.SyncResource):
         relevant first (`top_n` of them when given). `index` is the document's position in `documents`.
 
         Args:
+            query: What the documents are ranked against.
             documents: Texts, or objects (their `text` field is ranked).
             model: The reranker model id, e.g. `BAAI/bge-reranker-v2-m3`.
             top_n: Answer with only the `top_n` most relevant documents.
@@ -103,6 +114,55 @@ class RerankResource(_t.SyncResource):
             ),
         )
         return answer
+
+
+class RerankResourceWithStreamingResponse:
+    """`RerankResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: RerankResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> RerankResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        query: str,
+        documents: Sequence[
+            Union[str, Union[RerankRequestDocumentsItemType1, Mapping[str, Any]]]
+        ],
+        *,
+        model: str,
+        top_n: Optional[int] = None,
+        return_documents: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[RerankResponse]:
+        """`create()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().create(
+                query=query,
+                documents=documents,
+                model=model,
+                top_n=top_n,
+                return_documents=return_documents,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class RerankResourceWithRawResponse:
@@ -155,6 +215,12 @@ class AsyncRerankResource(_t.AsyncResource):
         `parse()`) instead of the model."""
         return AsyncRerankResourceWithRawResponse(self)
 
+    @property
+    def with_streaming_response(self) -> AsyncRerankResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncRerankResourceWithStreamingResponse(self)
+
     async def create(
         self,
         query: str,
@@ -178,6 +244,7 @@ class AsyncRerankResource(_t.AsyncResource):
         relevant first (`top_n` of them when given). `index` is the document's position in `documents`.
 
         Args:
+            query: What the documents are ranked against.
             documents: Texts, or objects (their `text` field is ranked).
             model: The reranker model id, e.g. `BAAI/bge-reranker-v2-m3`.
             top_n: Answer with only the `top_n` most relevant documents.
@@ -208,6 +275,55 @@ class AsyncRerankResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncRerankResourceWithStreamingResponse:
+    """`AsyncRerankResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncRerankResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncRerankResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def create(
+        self,
+        query: str,
+        documents: Sequence[
+            Union[str, Union[RerankRequestDocumentsItemType1, Mapping[str, Any]]]
+        ],
+        *,
+        model: str,
+        top_n: Optional[int] = None,
+        return_documents: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[RerankResponse]:
+        """`create()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().create(
+                query=query,
+                documents=documents,
+                model=model,
+                top_n=top_n,
+                return_documents=return_documents,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncRerankResourceWithRawResponse:

@@ -217,6 +217,20 @@ async def asyncio(
 # --- the request builder of the MegaNova clients' resources (generator/templates/endpoint_module.py.jinja) ---
 
 
+_PARAMETERS = (
+    "query",
+    "documents",
+    "model",
+    "top_n",
+    "return_documents",
+    "timeout",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+"""The parameters of the resource method: a keyword that is a near miss of one of them is a typo
+(`TypeError`, naming the closest); any other unknown keyword is forwarded in the body as it is."""
 if TYPE_CHECKING:
     from ...models.rerank_request_documents_item_type_1 import (
         RerankRequestDocumentsItemType1,
@@ -236,7 +250,13 @@ def request(
     return_documents: Optional[bool] = True,
     **extra_fields: Any,
 ) -> _t.Request:
-    """The `POST /rerank` request, from typed arguments (pure: nothing is sent)."""
+    """The `POST /rerank` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
+    if extra_fields:
+        from ...custom._arguments import refuse_near_misses
+
+        refuse_near_misses("create", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}
     body["query"] = query
     body["documents"] = _t.list_param(documents, "documents")

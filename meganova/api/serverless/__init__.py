@@ -33,6 +33,10 @@ _ServerlessModelsResponse = _t.read_model(
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.serverless_filter_logic import ServerlessFilterLogic  # noqa: F401
     from ...models.serverless_models_page import ServerlessModelsPage  # noqa: F401
@@ -49,6 +53,12 @@ class ServerlessResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return ServerlessResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> ServerlessResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return ServerlessResourceWithStreamingResponse(self)
 
     def list_models(
         self,
@@ -110,6 +120,55 @@ class ServerlessResource(_t.SyncResource):
         return answer
 
 
+class ServerlessResourceWithStreamingResponse:
+    """`ServerlessResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: ServerlessResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> ServerlessResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def list_models(
+        self,
+        *,
+        modality: Optional[str] = None,
+        search: Optional[str] = None,
+        highlight: Optional[str] = None,
+        use_case: Optional[str] = None,
+        model_family: Optional[str] = None,
+        filter_logic: Optional[Union[ServerlessFilterLogic, str]] = None,
+        include_tag_counts: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[ServerlessModelsPage]:
+        """`list_models()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().list_models(
+                modality=modality,
+                search=search,
+                highlight=highlight,
+                use_case=use_case,
+                model_family=model_family,
+                filter_logic=filter_logic,
+                include_tag_counts=include_tag_counts,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class ServerlessResourceWithRawResponse:
     """`ServerlessResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -159,6 +218,12 @@ class AsyncServerlessResource(_t.AsyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncServerlessResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncServerlessResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncServerlessResourceWithStreamingResponse(self)
 
     async def list_models(
         self,
@@ -218,6 +283,55 @@ class AsyncServerlessResource(_t.AsyncResource):
             unwrap="data",
         )
         return answer
+
+
+class AsyncServerlessResourceWithStreamingResponse:
+    """`AsyncServerlessResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncServerlessResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncServerlessResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def list_models(
+        self,
+        *,
+        modality: Optional[str] = None,
+        search: Optional[str] = None,
+        highlight: Optional[str] = None,
+        use_case: Optional[str] = None,
+        model_family: Optional[str] = None,
+        filter_logic: Optional[Union[ServerlessFilterLogic, str]] = None,
+        include_tag_counts: Optional[bool] = True,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[ServerlessModelsPage]:
+        """`list_models()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().list_models(
+                modality=modality,
+                search=search,
+                highlight=highlight,
+                use_case=use_case,
+                model_family=model_family,
+                filter_logic=filter_logic,
+                include_tag_counts=include_tag_counts,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncServerlessResourceWithRawResponse:

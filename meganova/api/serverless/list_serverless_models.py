@@ -331,7 +331,9 @@ def request(
     filter_logic: Optional[Union[ServerlessFilterLogic, str]] = None,
     include_tag_counts: Optional[bool] = True,
 ) -> _t.Request:
-    """The `GET /api/v1/serverless/models/filter` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /api/v1/serverless/models/filter` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     params: dict[str, Any] = {}
     if modality is not None:
         params["modality"] = _t.query_param(modality)

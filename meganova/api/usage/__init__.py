@@ -32,6 +32,10 @@ _UsageTimeRange = _t.read_model("usage_time_range", "UsageTimeRange")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.usage_day import UsageDay  # noqa: F401
     from ...models.usage_group import UsageGroup  # noqa: F401
@@ -48,6 +52,12 @@ class UsageResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return UsageResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> UsageResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return UsageResourceWithStreamingResponse(self)
 
     def summary(
         self,
@@ -68,6 +78,7 @@ class UsageResource(_t.SyncResource):
         Args:
             from_: Start of the range (inclusive), ISO 8601.
             to: End of the range (exclusive), ISO 8601.
+            group_by: Split the totals into groups (by model, user, api_key or day).
             user_id: Only usage of this end user.
             api_key: Only usage of this API key (its id, not the secret).
 
@@ -139,6 +150,81 @@ class UsageResource(_t.SyncResource):
             ),
         )
         return answer
+
+
+class UsageResourceWithStreamingResponse:
+    """`UsageResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: UsageResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> UsageResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def summary(
+        self,
+        *,
+        from_: _t.DateLike,
+        to: _t.DateLike,
+        group_by: Optional[Union[UsageGroupBy, str]] = None,
+        user_id: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[UsageSummary]:
+        """`summary()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().summary(
+                from_=from_,
+                to=to,
+                group_by=group_by,
+                user_id=user_id,
+                api_key=api_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def time_range(
+        self,
+        *,
+        start_time: _t.DateLike,
+        end_time: _t.DateLike,
+        team_id: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[UsageTimeRange]:
+        """`time_range()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().time_range(
+                start_time=start_time,
+                end_time=end_time,
+                team_id=team_id,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class UsageResourceWithRawResponse:
@@ -213,6 +299,12 @@ class AsyncUsageResource(_t.AsyncResource):
         `parse()`) instead of the model."""
         return AsyncUsageResourceWithRawResponse(self)
 
+    @property
+    def with_streaming_response(self) -> AsyncUsageResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncUsageResourceWithStreamingResponse(self)
+
     async def summary(
         self,
         *,
@@ -232,6 +324,7 @@ class AsyncUsageResource(_t.AsyncResource):
         Args:
             from_: Start of the range (inclusive), ISO 8601.
             to: End of the range (exclusive), ISO 8601.
+            group_by: Split the totals into groups (by model, user, api_key or day).
             user_id: Only usage of this end user.
             api_key: Only usage of this API key (its id, not the secret).
 
@@ -303,6 +396,81 @@ class AsyncUsageResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncUsageResourceWithStreamingResponse:
+    """`AsyncUsageResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncUsageResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncUsageResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def summary(
+        self,
+        *,
+        from_: _t.DateLike,
+        to: _t.DateLike,
+        group_by: Optional[Union[UsageGroupBy, str]] = None,
+        user_id: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[UsageSummary]:
+        """`summary()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().summary(
+                from_=from_,
+                to=to,
+                group_by=group_by,
+                user_id=user_id,
+                api_key=api_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def time_range(
+        self,
+        *,
+        start_time: _t.DateLike,
+        end_time: _t.DateLike,
+        team_id: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[UsageTimeRange]:
+        """`time_range()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().time_range(
+                start_time=start_time,
+                end_time=end_time,
+                team_id=team_id,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncUsageResourceWithRawResponse:

@@ -123,7 +123,8 @@ def sync_detailed(
     Args:
         from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
         to (datetime.datetime): End of the range (exclusive), ISO 8601.
-        group_by (Union[Unset, UsageGroupBy]):
+        group_by (Union[Unset, UsageGroupBy]): Split the totals into groups (by model, user,
+            api_key or day).
         user_id (Union[Unset, str]): Only usage of this end user.
         api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
@@ -164,7 +165,8 @@ def sync(
     Args:
         from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
         to (datetime.datetime): End of the range (exclusive), ISO 8601.
-        group_by (Union[Unset, UsageGroupBy]):
+        group_by (Union[Unset, UsageGroupBy]): Split the totals into groups (by model, user,
+            api_key or day).
         user_id (Union[Unset, str]): Only usage of this end user.
         api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
@@ -200,7 +202,8 @@ async def asyncio_detailed(
     Args:
         from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
         to (datetime.datetime): End of the range (exclusive), ISO 8601.
-        group_by (Union[Unset, UsageGroupBy]):
+        group_by (Union[Unset, UsageGroupBy]): Split the totals into groups (by model, user,
+            api_key or day).
         user_id (Union[Unset, str]): Only usage of this end user.
         api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
@@ -239,7 +242,8 @@ async def asyncio(
     Args:
         from_ (datetime.datetime): Start of the range (inclusive), ISO 8601.
         to (datetime.datetime): End of the range (exclusive), ISO 8601.
-        group_by (Union[Unset, UsageGroupBy]):
+        group_by (Union[Unset, UsageGroupBy]): Split the totals into groups (by model, user,
+            api_key or day).
         user_id (Union[Unset, str]): Only usage of this end user.
         api_key (Union[Unset, str]): Only usage of this API key (its id, not the secret).
 
@@ -274,7 +278,9 @@ def request(
     user_id: Optional[str] = None,
     api_key: Optional[str] = None,
 ) -> _t.Request:
-    """The `GET /usage/summary` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /usage/summary` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     params: dict[str, Any] = {}
     params["from"] = _t.datetime_param(from_, "from_")
     params["to"] = _t.datetime_param(to, "to")

@@ -245,7 +245,9 @@ def request(
     end_time: _t.DateLike,
     team_id: Optional[str] = None,
 ) -> _t.Request:
-    """The `GET /usage/time_range` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /usage/time_range` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     params: dict[str, Any] = {}
     params["start_time"] = _t.datetime_param(start_time, "start_time")
     params["end_time"] = _t.datetime_param(end_time, "end_time")

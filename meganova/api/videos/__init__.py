@@ -31,6 +31,10 @@ _VideoGeneration = _t.read_model("video_generation", "VideoGeneration")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
+    from ...custom._raw_response import (  # noqa: F401
+        AsyncResponseContext,
+        ResponseContext,
+    )
     from ...models.error_response import ErrorResponse  # noqa: F401
     from ...models.video_error import VideoError  # noqa: F401
     from ...models.video_generation import VideoGeneration  # noqa: F401
@@ -46,6 +50,12 @@ class VideosResource(_t.SyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return VideosResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> VideosResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return VideosResourceWithStreamingResponse(self)
 
     def generate(
         self,
@@ -145,6 +155,83 @@ class VideosResource(_t.SyncResource):
         return answer
 
 
+class VideosResourceWithStreamingResponse:
+    """`VideosResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: VideosResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> VideosResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        image_url: Optional[str] = None,
+        size: Optional[str] = "1280x720",
+        n_seconds: Optional[int] = 5,
+        aspect_ratio: Optional[str] = None,
+        seed: Optional[int] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> ResponseContext[VideoGeneration]:
+        """`generate()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().generate(
+                prompt=prompt,
+                model=model,
+                image_url=image_url,
+                size=size,
+                n_seconds=n_seconds,
+                aspect_ratio=aspect_ratio,
+                seed=seed,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def get(
+        self,
+        generation_id: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ResponseContext[VideoGeneration]:
+        """`get()` as a context manager (`with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `parse()`)."""
+        from ...custom._raw_response import ResponseContext
+
+        return ResponseContext(
+            lambda: self._twin().get(
+                generation_id=generation_id,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+
 class VideosResourceWithRawResponse:
     """`VideosResource`'s methods, each returning the HTTP answer as an `APIResponse`."""
 
@@ -218,6 +305,12 @@ class AsyncVideosResource(_t.AsyncResource):
         """The same methods, returning the HTTP answer (`APIResponse`: status, headers, `request_id`,
         `parse()`) instead of the model."""
         return AsyncVideosResourceWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncVideosResourceWithStreamingResponse:
+        """The same methods as context managers giving the answer with its body read lazily
+        (`StreamedAPIResponse`: `iter_bytes()`, `iter_lines()`, `parse()`), as openai-python's."""
+        return AsyncVideosResourceWithStreamingResponse(self)
 
     async def generate(
         self,
@@ -315,6 +408,83 @@ class AsyncVideosResource(_t.AsyncResource):
             ),
         )
         return answer
+
+
+class AsyncVideosResourceWithStreamingResponse:
+    """`AsyncVideosResource`'s methods, each a context manager giving the answer with its body unread."""
+
+    def __init__(self, resource: AsyncVideosResource) -> None:
+        self._resource = resource
+
+    def _twin(self) -> AsyncVideosResource:
+        resource = self._resource
+        return type(resource)(resource._client._with_streaming_response())
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        image_url: Optional[str] = None,
+        size: Optional[str] = "1280x720",
+        n_seconds: Optional[int] = 5,
+        aspect_ratio: Optional[str] = None,
+        seed: Optional[int] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **extra_fields: Any,
+    ) -> AsyncResponseContext[VideoGeneration]:
+        """`generate()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().generate(
+                prompt=prompt,
+                model=model,
+                image_url=image_url,
+                size=size,
+                n_seconds=n_seconds,
+                aspect_ratio=aspect_ratio,
+                seed=seed,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+
+    def get(
+        self,
+        generation_id: str,
+        *,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> AsyncResponseContext[VideoGeneration]:
+        """`get()` as a context manager (`async with ... as response:`): the request is
+        sent on entering; `response` has the status and headers, and its body is read when asked
+        (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
+        from ...custom._raw_response import AsyncResponseContext
+
+        return AsyncResponseContext(
+            lambda: self._twin().get(
+                generation_id=generation_id,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 class AsyncVideosResourceWithRawResponse:

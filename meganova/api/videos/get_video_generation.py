@@ -198,7 +198,9 @@ async def asyncio(
 def request(
     generation_id: str,
 ) -> _t.Request:
-    """The `GET /videos/generations/{generation_id}` request, from typed arguments (pure: nothing is sent)."""
+    """The `GET /videos/generations/{generation_id}` request, from typed arguments (pure: nothing is
+    sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
+    server's to judge: its 400 reaches the caller as `BadRequestError`."""
     return _t.Request(
         "GET",
         "/videos/generations/" + _t.path_param(generation_id, "generation_id"),
