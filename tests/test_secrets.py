@@ -29,6 +29,7 @@ from meganova.testing import AGENT_KEY, MockServer
 
 KEY = "sk-secret-7b3e9f1a2c4d5e6f"
 MESSAGES = [{"role": "user", "content": "Hi"}]
+MODEL = "meganova-ai/manta-flash-1.0"
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,10 @@ def shown(objects: List[Any]) -> str:
 def test_no_repr_shows_the_key(server: MockServer) -> None:
     client = MegaNova(api_key=KEY, base_url=server.url)
     raw = client.raw  # once `raw` was used, vars(client) holds it
-    answer = client.chat.create(model="m", messages=MESSAGES)
-    stream = client.chat.stream(model="m", messages=MESSAGES)
+    answer = client.chat.create(model=MODEL, messages=MESSAGES)
+    stream = client.chat.stream(model=MODEL, messages=MESSAGES)
     chunks = list(stream)
-    openai_stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    openai_stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
     events = list(openai_stream)
     raw_answer = client.models.with_raw_response.list()
     try:
@@ -94,7 +95,7 @@ def test_no_repr_of_the_async_client_shows_the_key(server: MockServer) -> None:
     async def main() -> str:
         async with AsyncMegaNova(api_key=KEY, base_url=server.url) as client:
             raw = client.raw
-            stream = await client.chat.stream(model="m", messages=MESSAGES)
+            stream = await client.chat.stream(model=MODEL, messages=MESSAGES)
             chunks = [chunk async for chunk in stream]
             return shown([client, raw, client._options, stream, chunks[0]])
 
@@ -222,7 +223,7 @@ def agent_calls_logged(server: MockServer, mode: str) -> None:
             agent.chat("Hello!")
             "".join(c.choices[0].delta.content or "" for c in agent.completions(MESSAGES, stream=True) if c.choices)
         with MegaNova(api_key=KEY, base_url=server.url) as client:
-            client.chat.create(model="m", messages=MESSAGES)
+            client.chat.create(model=MODEL, messages=MESSAGES)
         return
 
     async def main() -> None:
@@ -232,7 +233,7 @@ def agent_calls_logged(server: MockServer, mode: str) -> None:
             async for _ in await agent.completions(MESSAGES, stream=True):
                 pass
         async with AsyncMegaNova(api_key=KEY, base_url=server.url) as client:
-            await client.chat.create(model="m", messages=MESSAGES)
+            await client.chat.create(model=MODEL, messages=MESSAGES)
 
     asyncio.run(main())
 
