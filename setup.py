@@ -14,14 +14,18 @@ def _packages(prefix: str, folder: str, exclude: tuple = ()) -> list:
 setup(
     packages=(
         _packages("meganova", "meganova")
-        + _packages("meganova.custom", "custom", exclude=("testing", "testing.*", "cloud", "cloud.*"))
+        + _packages(
+            "meganova.custom", "custom", exclude=("testing", "testing.*", "cloud", "cloud.*", "agents", "agents.*")
+        )
         + _packages("meganova.testing", "custom/testing")
         + _packages("meganova.cloud", "custom/cloud")
+        + _packages("meganova.agents", "custom/agents")
     ),
     package_dir={
         "meganova": "meganova",
         "meganova.custom": "custom",
         "meganova.testing": "custom/testing",
         "meganova.cloud": "custom/cloud",
+        "meganova.agents": "custom/agents",
     },
 )

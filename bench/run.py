@@ -927,7 +927,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1 if bench.failures.by_key else 0
     order = [c.name for c in found]
     start = measure_startup(found, sizes.startup_runs, bench.failures)
+    start["tool_runner"] = measure_tool_turn(200 if args.quick else 2000)
     return report(bench, sizes, order, start, server_cpu, client_cpu, time.perf_counter() - started)
+
+
+def measure_tool_turn(loops: int) -> Dict[str, float]:
+    """meganova's tool runner: CPU of one tool turn beyond the chat calls it makes (bench/tool_turn.py)."""
+    from tool_turn import measure
+
+    return measure(loops)
 
 
 def report(
@@ -950,6 +958,11 @@ def report(
     for workload in WORKLOADS:
         print(workload_table(workload, sizes, summary[workload.key], bench.failures))
     print(startup_table(start, order))
+    if "tool_runner" in start:
+        print(
+            f"\ntool runner (meganova): {start['tool_runner']['cpu_us_per_tool_turn']:.0f} us CPU per tool turn "
+            "beyond its chat calls (an answer asking for a tool, the tool run, the next request)"
+        )
     found = targets(summary, start)
     print(targets_table(found))
     failures = bench.failures.by_key

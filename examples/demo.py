@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
+import meganova
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
 from meganova.cloud import CloudAgent
 from meganova.errors import RateLimitError
@@ -128,6 +130,45 @@ def sync_examples(client: MegaNova) -> None:
         print(f"{type(e).__name__}: {e}")
 
 
+def tools_example(client: MegaNova) -> None:
+    section("Tools: the tool loop")
+
+    @meganova.tool
+    def get_weather(city: str) -> str:
+        """The current weather in a city.
+
+        Args:
+            city: The city, e.g. Paris.
+        """
+        return f"Sunny and 21 degrees in {city}"
+
+    runner = client.chat.run_tools(
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}], model=MODEL, tools=[get_weather]
+    )
+    for event in runner:
+        if event.type == "tool_call":
+            print(f"the model called {event.name}({event.parsed_arguments}) -> {event.result!r}")
+    print("answer:", runner.until_done().choices[0].message.content)
+    print(f"{runner.turns} model calls, {runner.usage.total_tokens} tokens")
+
+    section("Structured output: parse")
+    answer = client.chat.parse(
+        messages=[{"role": "user", "content": "Invent a character for the night market."}],
+        model=MODEL,
+        response_format=DemoCharacter,
+    )
+    print(answer.choices[0].message.parsed)
+
+
+@dataclasses.dataclass
+class DemoCharacter:
+    """A character of the night market."""
+
+    name: str
+    mood: str
+    favourite_dishes: List[str]
+
+
 async def async_example(key: str, base_url: str) -> None:
     section("Async")
     async with AsyncMegaNova(api_key=key, base_url=base_url) as client:
@@ -153,6 +194,7 @@ def main() -> int:
     with api() as (key, base_url, agent):
         with MegaNova(api_key=key, base_url=base_url) as client:
             sync_examples(client)
+            tools_example(client)
         agent_example(agent)
         asyncio.run(async_example(key, base_url))
     print("\nDemo finished.")

@@ -15,6 +15,7 @@ from .custom import (
     MegaNova,
     __version__,
 )
+from .custom.tools import tool
 from .errors import (
     APIConnectionError,
     APIError,
@@ -57,4 +58,5 @@ __all__ = (
     "UnprocessableEntityError",
     "VideoTimeoutError",
     "__version__",
+    "tool",
 )

@@ -26,4 +26,7 @@ def test_demo_runs_without_an_api_key() -> None:
     assert "meganova-ai/manta-flash-1.0 ['text'] 32768" in out
     assert "NotFoundError: Model not found" in out
     assert "tts: " in out and "bytes of PNG" in out and "\ncompleted https://" in out
+    assert "the model called get_weather({'city': 'Paris'}) -> 'Sunny and 21 degrees in Paris'" in out  # the tool loop
+    assert "answer: get_weather says: Sunny and 21 degrees in Paris" in out
+    assert "== Structured output: parse\nDemoCharacter(name=" in out
     assert out.rstrip().endswith("Demo finished.")

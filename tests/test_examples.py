@@ -148,7 +148,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Api:
 def _run(code: str) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "<example>", "exec"), {"__name__": "__example__"})
+        exec(compile(code, "<example>", "exec", dont_inherit=True), {"__name__": "__example__"})
     return out.getvalue()
 
 

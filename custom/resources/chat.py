@@ -12,22 +12,26 @@ from typing import Any
 from ...api.chat import AsyncChatResource, ChatResource
 from .._completion_stream import AsyncCompletionStream, CompletionStream
 from .._streaming import AsyncChatStream, ChatStream
+from ..tools._resource import AsyncStreamEventsMethod, AsyncToolsMethods, SyncStreamEventsMethod, SyncToolsMethods
 
 
-class Completions(ChatResource[CompletionStream]):
-    """`create()`: the chat call as openai-python spells it; with `stream=True`, OpenAI-shaped chunks."""
+class Completions(SyncStreamEventsMethod, ChatResource[CompletionStream], SyncToolsMethods):  # type: ignore[misc]
+    """`create()`: the chat call as openai-python spells it; with `stream=True`, OpenAI-shaped chunks;
+    `parse()`, and `stream()` giving openai's stream events."""
 
     _stream_class = CompletionStream
 
 
-class AsyncCompletions(AsyncChatResource[AsyncCompletionStream]):
-    """`await create()`: the chat call as openai-python spells it; `stream=True` gives OpenAI chunks."""
+class AsyncCompletions(AsyncStreamEventsMethod, AsyncChatResource[AsyncCompletionStream], AsyncToolsMethods):  # type: ignore[misc]
+    """`await create()`: the chat call as openai-python spells it; `stream=True` gives OpenAI chunks;
+    `await parse()`, and `stream()` giving openai's stream events."""
 
     _stream_class = AsyncCompletionStream
 
 
-class Chat(ChatResource[ChatStream]):
-    """Chat completions: `create()` (with `stream=True`, a `ChatStream`), `stream()`, and `completions`."""
+class Chat(ChatResource[ChatStream], SyncToolsMethods):
+    """Chat completions: `create()` (with `stream=True`, a `ChatStream`), `stream()`, `run_tools()` (the
+    tool loop), `parse()` (structured outputs), and `completions`."""
 
     _stream_class = ChatStream
 
@@ -37,8 +41,9 @@ class Chat(ChatResource[ChatStream]):
         """The OpenAI spelling: `client.chat.completions.create(...)`."""
 
 
-class AsyncChat(AsyncChatResource[AsyncChatStream]):
-    """Chat completions: `await create()`, `await stream()`, and `completions`."""
+class AsyncChat(AsyncChatResource[AsyncChatStream], AsyncToolsMethods):
+    """Chat completions: `await create()`, `await stream()`, `run_tools()`, `await parse()`, and
+    `completions`."""
 
     _stream_class = AsyncChatStream
 

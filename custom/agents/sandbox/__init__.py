@@ -1,0 +1,5 @@
+"""Removed: 0.4's Docker / E2B sandboxes (see docs/migrating-from-0.4.md)."""
+
+from .._removed import removed
+
+removed("meganova.agents.sandbox")
