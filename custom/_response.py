@@ -2,8 +2,8 @@
 
 Whatever a 2xx body holds (not JSON, an HTML page, missing fields, wrong types), the caller gets a
 model or an `APIResponseValidationError` with status, request id and body: never a `KeyError`,
-`JSONDecodeError`, `TypeError` or `RecursionError` (JSON nested too deep is "not JSON"). The API key,
-should the server echo it, is scrubbed from the error (it is read from the request's Authorization).
+`JSONDecodeError`, `TypeError` or `RecursionError` (JSON nested too deep is "not JSON"). The client's
+secrets, should the server echo one, are scrubbed from the error (the request carries them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any, Optional, TypeVar
 
 import httpx
 
-from .errors import APIResponseValidationError, scrub
+from ._secrets import Secrets, scrub, secrets_of
+from .errors import APIResponseValidationError
 
 T = TypeVar("T")
 
@@ -27,16 +28,9 @@ def request_id_of(response: httpx.Response) -> Optional[str]:
     return request_id
 
 
-def secret_of(response: httpx.Response) -> Optional[str]:
-    """The API key the request was sent with (to scrub from errors), from its `Authorization` header."""
-    request = response._request  # None for a response built by hand
-    if request is None:
-        return None
-    secret = request.extensions.get("meganova.secret")  # set by build_request: also a key in the path
-    if isinstance(secret, str):
-        return secret
-    auth: Optional[str] = request.headers.get("authorization")
-    return auth[7:] if auth and auth[:7].lower() == "bearer " else auth
+def secrets_of_answer(response: httpx.Response) -> Secrets:
+    """The secrets to scrub from errors about `response`: those its request carries."""
+    return secrets_of(response._request)  # None for a response built by hand
 
 
 def _body_for_error(response: httpx.Response) -> Any:
@@ -48,12 +42,12 @@ def _body_for_error(response: httpx.Response) -> Any:
 
 def validation_error(message: str, response: httpx.Response, body: Any = None) -> APIResponseValidationError:
     """An `APIResponseValidationError` for `response`, the key scrubbed from every field."""
-    secret = secret_of(response)
+    secrets = secrets_of_answer(response)
     return APIResponseValidationError(
-        scrub(message, secret),
+        scrub(message, secrets),
         status=response.status_code,
-        request_id=scrub(request_id_of(response), secret),
-        body=scrub(body, secret),
+        request_id=scrub(request_id_of(response), secrets),
+        body=scrub(body, secrets),
     )
 
 
@@ -81,9 +75,8 @@ def parse_model(cls: type[T], response: httpx.Response, strict: bool = False) ->
         error = validation_error(
             f"The answer is not a valid {cls.__name__} ({detail}; {content_type}).", response, _body_for_error(response)
         )
-        secret = secret_of(response)
-        if secret and secret in str(exc):
-            raise error from None  # the cause would show the key
+        if secrets_of_answer(response).holds(str(exc)):
+            raise error from None  # the cause would show a secret
         raise error from exc
     if hasattr(model, "request_id"):
         model.request_id = request_id_of(response)
