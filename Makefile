@@ -78,17 +78,18 @@ lint: $(BIN)/.ready $(TOOLS)/.ready
 	ln -s "$$PWD/custom/testing" build/typecheck/meganova/testing
 	ln -s "$$PWD/custom/cloud" build/typecheck/meganova/cloud
 	ln -s "$$PWD/custom/agents" build/typecheck/meganova/agents
+	ln -s "$$PWD/custom/characters" build/typecheck/meganova/characters
 	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml -p meganova.custom  # custom/testing included (installed as meganova.testing)
 	@# What users' type checkers see: a script using every public attribute, and the README's examples.
 	$(BIN)/python tests/extract_readme_examples.py build/typecheck/readme_examples.py
-	cp tests/typecheck_usage.py tests/typecheck_tools.py build/typecheck/
-	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml typecheck_usage.py typecheck_tools.py readme_examples.py
+	cp tests/typecheck_usage.py tests/typecheck_tools.py tests/typecheck_characters.py build/typecheck/
+	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml typecheck_usage.py typecheck_tools.py typecheck_characters.py readme_examples.py
 	@# pyright (strict: no error, no Unknown) reads a real copy of the package as installed, and the
 	@# dependencies from .venv's site-packages (not .venv itself: its editable install maps meganova/ only).
 	rm -rf build/pyright && mkdir -p build/pyright && cp -rL build/typecheck/meganova build/pyright/
-	cp build/typecheck/typecheck_usage.py build/typecheck/typecheck_tools.py build/typecheck/readme_examples.py build/pyright/
+	cp build/typecheck/typecheck_usage.py build/typecheck/typecheck_tools.py build/typecheck/typecheck_characters.py build/typecheck/readme_examples.py build/pyright/
 	echo '{"pythonVersion": "3.9", "extraPaths": ["'"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"'"]}' > build/pyright/pyrightconfig.json
-	cd build/pyright && ../../$(TOOLS)/node_modules/.bin/pyright typecheck_usage.py typecheck_tools.py readme_examples.py
+	cd build/pyright && ../../$(TOOLS)/node_modules/.bin/pyright typecheck_usage.py typecheck_tools.py typecheck_characters.py readme_examples.py
 
 # --- tests ---------------------------------------------------------------------------------------
 # The suite runs against the built wheel, installed into fresh venvs on Python 3.9 and 3.13, so that a
@@ -132,6 +133,7 @@ fuzz: $(BIN)/.ready
 
 demo: $(BIN)/.ready
 	$(BIN)/python examples/demo.py
+	$(BIN)/python examples/character_chat.py
 
 bench: $(BIN)/.ready
 	$(BIN)/pip install -q -r bench/requirements.txt

@@ -15,11 +15,14 @@ setup(
     packages=(
         _packages("meganova", "meganova")
         + _packages(
-            "meganova.custom", "custom", exclude=("testing", "testing.*", "cloud", "cloud.*", "agents", "agents.*")
+            "meganova.custom",
+            "custom",
+            exclude=("testing", "testing.*", "cloud", "cloud.*", "agents", "agents.*", "characters", "characters.*"),
         )
         + _packages("meganova.testing", "custom/testing")
         + _packages("meganova.cloud", "custom/cloud")
         + _packages("meganova.agents", "custom/agents")
+        + _packages("meganova.characters", "custom/characters")
     ),
     package_dir={
         "meganova": "meganova",
@@ -27,5 +30,6 @@ setup(
         "meganova.testing": "custom/testing",
         "meganova.cloud": "custom/cloud",
         "meganova.agents": "custom/agents",
+        "meganova.characters": "custom/characters",
     },
 )

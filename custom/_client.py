@@ -39,6 +39,7 @@ from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environme
 from ._raw_response import AsyncStreamedAPIResponse, StreamedAPIResponse, raw_answer, raw_download
 from ._request import Uploads, build_request
 from ._response import is_binary, is_event_stream, not_an_event_stream, not_binary, parse_answer
+from ._secrets import Secret, install_log_filter
 from ._streaming import ChatStreamState, open_stream, release_deferred
 from ._transport import AsyncSender, RetryState, SyncSender
 from .errors import MeganovaError
@@ -111,7 +112,7 @@ class _BaseClient(Generic[HttpT]):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: Union[str, Secret, None] = None,
         *,
         base_url: Optional[str] = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
@@ -130,6 +131,8 @@ class _BaseClient(Generic[HttpT]):
         `strict_response_validation=True` checks every field of an answer when it arrives (by default a
         field is checked when read, and an optional one that does not match reads as None)."""
         setup_logging()
+        install_log_filter()
+        api_key = resolve_api_key(api_key)  # a `Secret` from here on: no frame local holds the bare key
         options = ClientOptions.create(
             api_key=api_key,
             base_url=base_url,
@@ -216,12 +219,11 @@ class _BaseClient(Generic[HttpT]):
             response,
             lambda: parse_answer(cast_to, response, strict, unwrap),
             limit=self._options.max_response_bytes,
-            secret=self._options.api_key,
         )
 
     def _streamed_events(self, response: httpx.Response, build: Callable[[], Any]) -> Any:
         """The `StreamedAPIResponse` over an event stream: its lines, or `parse()` for the stream object."""
-        return self._streamed_class(response, build, reads_body=False, secret=self._options.api_key)
+        return self._streamed_class(response, build, reads_body=False)
 
     def _written(self, response: httpx.Response, written: int) -> Any:
         """A download's result: the bytes written, or under `with_raw_response` an `APIResponse` whose
@@ -290,7 +292,7 @@ class _BaseClient(Generic[HttpT]):
             from ..client import AuthenticatedClient
             from ._raw import raw_httpx_client
 
-            self._raw = AuthenticatedClient(base_url=self._options.base_url, token=self._options.api_key)
+            self._raw = AuthenticatedClient(base_url=self._options.base_url, token=self._options.api_key.reveal())
             http = raw_httpx_client(self._sender, self._options)
             if isinstance(http, httpx.Client):
                 self._raw.set_httpx_client(http)
@@ -368,7 +370,7 @@ class MegaNova(_BaseClient[httpx.Client]):
             response = self._sender.send(http_request, stream=True, state=retry)
             if not is_event_stream(response):  # its body was read by the sender
                 raise not_an_event_stream(response)
-            return response, open_stream(response, self._options)
+            return response, open_stream(response, self._options.max_response_bytes)
 
         def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
             self._sender.sleep(retry.after_error(exc))
@@ -452,24 +454,29 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         finally:
             sink.discard()
 
-    async def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
-        """Send one streamed call; its answer as a `stream_class` (an `AsyncChatStream`) over the open body."""
+    def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
+        """One streamed call, as a `stream_class` (an `AsyncChatStream`) not opened yet: the request is
+        built (and checked) now, sent when the stream is first awaited, entered or iterated."""
         http_request, retry = self._prepare(request, options)
 
         async def open_() -> Tuple[httpx.Response, ChatStreamState]:
             response = await self._sender.send(http_request, stream=True, state=retry)
             if not is_event_stream(response):  # its body was read by the sender
                 raise not_an_event_stream(response)
-            return response, open_stream(response, self._options)
+            return response, open_stream(response, self._options.max_response_bytes)
 
         async def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
             await self._sender.sleep(retry.after_error(exc))
             return await open_()
 
-        if self._streaming:
-            response, state = await open_()
-            return self._streamed_events(response, lambda: stream_class(response, state, reopen=reopen))
-        return stream_class(*await open_(), reopen=reopen)
+        if self._streaming:  # with_streaming_response: awaited by its context, giving the streamed answer
+
+            async def streamed() -> Any:
+                response, state = await open_()
+                return self._streamed_events(response, lambda: stream_class(response, state, reopen=reopen))
+
+            return streamed()
+        return stream_class(opener=open_, reopen=reopen)
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""

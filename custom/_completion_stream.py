@@ -5,13 +5,15 @@ Each item is the event as sent, a `ChatCompletionChunk` (`chunk.choices[0].delta
 `delta.get("content")` as 0.4 users write it; `chunk.id`, `chunk.model`, `chunk.usage`). It reads the
 same `ChatStream` underneath, so the same rules hold: `[DONE]` ends it, a cut raises, an error event
 raises. A usage-only event (no choices) is given only when the request asked for it
-(`stream_options={"include_usage": True}`), as OpenAI's server does; `usage` has it either way.
+(`stream_options={"include_usage": True}`), as OpenAI's server does; `usage` has it either way. Each
+event is given once, as sent (the usage on the event that carried it). `AsyncCompletionStream` opens
+lazily like `AsyncChatStream` (awaitable, `async with`, `async for`), and has `aclose()`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Generator, Iterator, Optional
 
 import httpx
 
@@ -32,19 +34,19 @@ def _asked_for_usage(request: httpx.Request) -> bool:
 
 
 class _CompletionStreamBase:
-    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Any = None) -> None:
-        self._with_usage = _asked_for_usage(response.request)
-        self._stream = self._chat_stream(response, state, reopen)
-
-    def _chat_stream(self, response: httpx.Response, state: ChatStreamState, reopen: Any) -> Any:
-        raise NotImplementedError
+    _stream: Any
+    _with_usage: Optional[bool] = None
 
     def _openai_chunk(self, chunk: Any) -> Optional[ChatCompletionChunk]:
         """The event of a `ChatStreamChunk` in OpenAI's shape; None for what OpenAI would not send."""
-        raw = chunk.raw
-        if raw is None or (not chunk.event.get("choices") and not self._with_usage):
+        if chunk.done:
             return None
-        return raw  # type: ignore[no-any-return]
+        if not chunk.event.get("choices"):
+            if self._with_usage is None:
+                self._with_usage = _asked_for_usage(self._stream.response.request)
+            if not self._with_usage:
+                return None
+        return chunk.raw  # type: ignore[no-any-return]
 
     @property
     def response(self) -> httpx.Response:
@@ -59,7 +61,7 @@ class _CompletionStreamBase:
     @property
     def usage(self) -> Optional[TokenUsage]:
         """The usage the server sent, once the stream was read to it."""
-        return self._stream._state.usage  # type: ignore[no-any-return]
+        return self._stream.usage  # type: ignore[no-any-return]
 
 
 class CompletionStream(_CompletionStreamBase):
@@ -68,8 +70,8 @@ class CompletionStream(_CompletionStreamBase):
 
     _stream: ChatStream
 
-    def _chat_stream(self, response: httpx.Response, state: ChatStreamState, reopen: Any) -> ChatStream:
-        return ChatStream(response, state, reopen=reopen)
+    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Any = None) -> None:
+        self._stream = ChatStream(response, state, reopen=reopen)
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         return self
@@ -96,12 +98,27 @@ class CompletionStream(_CompletionStreamBase):
 
 
 class AsyncCompletionStream(_CompletionStreamBase):
-    """`CompletionStream` for `AsyncMegaNova`: `async for` it; `await close()`."""
+    """`CompletionStream` for `AsyncMegaNova`: `async for` it, `async with` it or `await` it (each opens it,
+    once); `await aclose()` (or `close()`)."""
 
     _stream: AsyncChatStream
 
-    def _chat_stream(self, response: httpx.Response, state: ChatStreamState, reopen: Any) -> AsyncChatStream:
-        return AsyncChatStream(response, state, reopen=reopen)
+    def __init__(
+        self,
+        response: Optional[httpx.Response] = None,
+        state: Optional[ChatStreamState] = None,
+        reopen: Any = None,
+        *,
+        opener: Any = None,
+    ) -> None:
+        self._stream = AsyncChatStream(response, state, reopen=reopen, opener=opener)
+
+    def __await__(self) -> Generator[Any, None, AsyncCompletionStream]:
+        return self._open().__await__()
+
+    async def _open(self) -> AsyncCompletionStream:
+        await self._stream
+        return self
 
     def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
         return self
@@ -113,14 +130,18 @@ class AsyncCompletionStream(_CompletionStreamBase):
                 return chunk
 
     async def __aenter__(self) -> AsyncCompletionStream:
-        return self
+        return await self._open()
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (a stream never opened is never sent)."""
+        await self._stream.aclose()
 
     async def close(self) -> None:
-        """Stop reading and release the connection."""
-        await self._stream.close()
+        """`aclose()`: stop reading and release the connection."""
+        await self._stream.aclose()
 
     async def get_final_response(self) -> ChatResponse:
         """Read the rest of the stream; the whole answer as a `ChatResponse`."""

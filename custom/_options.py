@@ -8,11 +8,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 import attrs
 import httpx
 
+from ._logging import redact_headers
+from ._secrets import Secret, Secrets, client_secrets
 from ._version import __version__
 from .errors import MeganovaError
 
@@ -95,22 +97,30 @@ def check_headers(headers: Mapping[str, str], name: str) -> None:
             )
 
 
-def resolve_api_key(api_key: Optional[str]) -> str:
-    """The key given, else `MEGANOVA_API_KEY`; a clear `MeganovaError` when neither is usable."""
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not key:
+def resolve_api_key(api_key: Union[str, Secret, None]) -> Secret:
+    """The key given, else `MEGANOVA_API_KEY`, as a `Secret`; a clear `MeganovaError` when neither is
+    usable. No local of this frame holds the bare key when it raises (tracebacks with locals)."""
+    if isinstance(api_key, Secret):
+        return api_key
+    if api_key is None:
+        api_key = os.environ.get(API_KEY_ENV)
+    if not api_key:
         raise MeganovaError(
             "No API key: pass MegaNova(api_key='sk-...') or set the MEGANOVA_API_KEY environment variable."
         )
-    if not isinstance(key, str):
-        raise MeganovaError(f"The API key must be a string, not {type(key).__name__}.")
-    if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in key):
+    if not isinstance(api_key, str):
+        kind = type(api_key).__name__
+        api_key = None
+        raise MeganovaError(f"The API key must be a string, not {kind}.")
+    secret = Secret(api_key)
+    api_key = secret.mask
+    if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in secret.reveal()):
         # Never echo the key itself: only say what is wrong with it.
         raise MeganovaError(
             "The API key contains a space, a line break, a control or a non-ASCII character; "
             "check how it was copied (a trailing newline from a file is the usual cause)."
         )
-    return key
+    return secret
 
 
 def resolve_base_url(base_url: Optional[str]) -> str:
@@ -138,11 +148,18 @@ def new_idempotency_key() -> str:
     return "mn-" + os.urandom(16).hex()
 
 
+class RedactedHeaders(Dict[str, str]):
+    """A dict of headers whose repr shows credentials as `<redacted>` (tracebacks with locals, debuggers)."""
+
+    def __repr__(self) -> str:
+        return repr(redact_headers(self))
+
+
 @attrs.frozen
 class ClientOptions:
-    """Everything a client was configured with. Its repr never shows the API key."""
+    """Everything a client was configured with. Its repr never shows the API key (a `Secret`)."""
 
-    api_key: str = attrs.field(repr=False)
+    api_key: Secret = attrs.field(repr=False, converter=resolve_api_key)
     base_url: str
     timeout: httpx.Timeout
     max_retries: int
@@ -159,20 +176,29 @@ class ClientOptions:
     """The headers every request carries: auth, User-Agent, X-MN-SDK, X-MN-Region, the caller's defaults."""
     stream_headers: Mapping[str, str] = attrs.field(init=False, repr=False)
     """`headers`, asking for an event stream."""
+    secrets: Secrets = attrs.field(init=False, repr=False, eq=False)
+    """Every secret the client holds (its key, the environment's proxy credentials): scrubbed from every
+    error and log line."""
+
+    @secrets.default
+    def _build_secrets(self) -> Secrets:
+        return client_secrets(self.api_key)
 
     @stream_headers.default
     def _build_stream_headers(self) -> Mapping[str, str]:
-        return {**self.headers, "Accept": "text/event-stream"}
+        return RedactedHeaders(self.headers, Accept="text/event-stream")
 
     @headers.default
     def _build_headers(self) -> Mapping[str, str]:
-        headers = {
-            "Authorization": f"Bearer {self.api_key}",
-            "User-Agent": user_agent(self.user_agent_extra),
-            "X-MN-SDK": "python",
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip, deflate",  # the encodings our body reader decodes in bounded steps
-        }
+        headers = RedactedHeaders(
+            {
+                "Authorization": f"Bearer {self.api_key.reveal()}",
+                "User-Agent": user_agent(self.user_agent_extra),
+                "X-MN-SDK": "python",
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",  # the encodings our body reader decodes in bounded steps
+            }
+        )
         if not self.send_api_key:
             del headers["Authorization"]
         if self.region and self.region != "auto":
@@ -184,7 +210,7 @@ class ClientOptions:
     def create(
         cls,
         *,
-        api_key: Optional[str],
+        api_key: Union[str, Secret, None],
         base_url: Optional[str],
         timeout: TimeoutTypes,
         max_retries: int,

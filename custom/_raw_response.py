@@ -121,7 +121,7 @@ T = TypeVar("T")
 class _StreamedBase(Generic[T]):
     """What both flavours share: the answer's status, headers, request id, and the body's bound."""
 
-    __slots__ = ("_closed", "_limit", "_parse", "_parsed", "_reads_body", "_secret", "http_response")
+    __slots__ = ("_closed", "_limit", "_parse", "_parsed", "_reads_body", "http_response")
 
     def __init__(
         self,
@@ -130,14 +130,12 @@ class _StreamedBase(Generic[T]):
         *,
         reads_body: bool = True,
         limit: int = 64 * 1024 * 1024,
-        secret: Optional[str] = None,
     ) -> None:
         self.http_response = response
         self._parse = parse
         self._parsed: Any = _UNSET
         self._reads_body = reads_body
         self._limit = limit
-        self._secret = secret
         self._closed = False
 
     @property
@@ -158,7 +156,7 @@ class _StreamedBase(Generic[T]):
     def _failed(self, exc: httpx.HTTPError) -> MeganovaError:
         from ._transport import connection_error
 
-        return connection_error(exc, self.http_response.request, self._secret)
+        return connection_error(exc, self.http_response.request)
 
     def _too_large(self) -> MeganovaError:
         return validation_error(

@@ -8,18 +8,18 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import re
 from typing import IO, TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import httpx
 
-from ._options import ClientOptions, check_headers, make_timeout, new_idempotency_key
+from ._options import ClientOptions, RedactedHeaders, check_headers, make_timeout, new_idempotency_key
+from ._secrets import SECRETS_EXTENSION, carry
 from .errors import MeganovaError
 
 if TYPE_CHECKING:
     from ..types import CallOptions, Request
 
-SECRET_EXTENSION = "meganova.secret"
-"""The request extension that carries the key to scrub from errors and logs (it may travel in the path)."""
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -57,10 +57,63 @@ class _OneShot:
         self.read = stream.read
 
 
+class _FromPosition:
+    """A seekable file object seen from the position it had when given: httpx rewinds a part to 0 before
+    each attempt, this rewinds it to where the caller left it (and reports the length from there)."""
+
+    __slots__ = ("_file", "_start")
+
+    def __init__(self, file: Any, start: int) -> None:
+        self._file = file
+        self._start = start
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._file.read(size)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            offset += self._start
+        return int(self._file.seek(offset, whence)) - self._start
+
+    def tell(self) -> int:
+        return int(self._file.tell()) - self._start
+
+
+def _part_value(value: Any, what: str, allowed: Any) -> Optional[str]:
+    """A filename or MIME type checked before it becomes a part header: a str without a line break or a
+    NUL (a MIME type: printable ASCII); else a `MeganovaError` naming it, the value not echoed."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MeganovaError(f"The upload's {what} must be a str, not {type(value).__name__}.")
+    if not allowed(value):
+        raise MeganovaError(
+            f"The upload's {what} contains a line break, a NUL or another character a part header cannot "
+            "carry (not shown); nothing was sent."
+        )
+    return value
+
+
+def _clean_filename(value: str) -> bool:
+    return "\r" not in value and "\n" not in value and "\0" not in value
+
+
+def _clean_mime_type(value: str) -> bool:
+    return _MIME_TYPE.fullmatch(value) is not None
+
+
+_MIME_TYPE = re.compile(r"[\x21-\x7e][\t\x20-\x7e]*")
+
+
 class Uploads:
     """The files of a multipart call, opened for sending: paths are opened here (and streamed from
     disk by httpx), closed by `close()` after the call. `resendable` is False when a part is a one-shot
-    stream (a pipe, a socket): such a call is never retried, since its body cannot be sent again."""
+    stream (a pipe, a socket): such a call is never retried, since its body cannot be sent again.
+
+    Part headers are built from checked values: a filename or MIME type with a line break or a NUL is
+    refused (`MeganovaError`) before anything is sent. A file object is sent from its current position
+    (what was read from it before is not sent), on every attempt."""
 
     __slots__ = ("files", "opened", "resendable")
 
@@ -77,8 +130,9 @@ class Uploads:
 
     def _open(self, part: Any) -> Tuple[Optional[str], Any, Optional[str]]:
         payload = getattr(part, "payload", part)
-        filename = getattr(part, "file_name", None)
-        mime = getattr(part, "mime_type", None) or mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
+        filename = _part_value(getattr(part, "file_name", None), "filename", _clean_filename)
+        mime = _part_value(getattr(part, "mime_type", None), "MIME type", _clean_mime_type)
+        mime = mime or mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
         if isinstance(payload, (bytes, bytearray, memoryview)):
             return filename, bytes(payload), mime
         if isinstance(payload, (str, os.PathLike)):
@@ -94,6 +148,13 @@ class Uploads:
         if not (callable(seekable) and seekable()):
             self.resendable = False
             payload = _OneShot(payload)  # its length is unknown: sent chunked
+            return filename, payload, mime
+        try:
+            start = payload.tell()
+        except (OSError, AttributeError, ValueError):
+            start = 0
+        if start:
+            payload = _FromPosition(payload, start)
         return filename, payload, mime
 
     def close(self) -> None:
@@ -121,12 +182,12 @@ def build_request(
 ) -> httpx.Request:
     """The `httpx.Request` for one call: base URL + path, the client's headers, the call's extras
     (`uploads`: the opened files of a multipart call)."""
-    headers: Mapping[str, str] = client_options.stream_headers if request.stream else client_options.headers
+    headers = RedactedHeaders(client_options.stream_headers if request.stream else client_options.headers)
     if request.accept is not None:
-        headers = {**headers, "Accept": request.accept}
+        headers["Accept"] = request.accept
     if options.extra_headers:
         check_headers(options.extra_headers, "extra_headers")
-        headers = {**headers, **options.extra_headers}
+        headers.update(options.extra_headers)
     params: Optional[Dict[str, Any]] = request.params
     if options.extra_query:
         params = {**(params or {}), **options.extra_query}
@@ -142,9 +203,9 @@ def build_request(
         data = {k: v if isinstance(v, str) else _encode_json(v) for k, v in (body or {}).items() if v is not None}
     elif body is not None:
         content = _json_body(body)
-        headers = {**headers, "Content-Type": "application/json"}
+        headers["Content-Type"] = "application/json"
     try:
-        return http.build_request(
+        built = http.build_request(
             request.method,
             _url(client_options, request),
             params=params,
@@ -153,10 +214,12 @@ def build_request(
             files=None if uploads is None else uploads.files,
             headers=headers,
             timeout=timeout,
-            extensions={SECRET_EXTENSION: client_options.api_key},
+            extensions={SECRETS_EXTENSION: client_options.secrets},
         )
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise MeganovaError(f"The request cannot be built: {exc}") from None
+    carry(built, client_options.secrets)
+    return built
 
 
 def ensure_idempotency_key(request: httpx.Request) -> None:

@@ -2,8 +2,8 @@
 
 Whatever a 2xx body holds (not JSON, an HTML page, missing fields, wrong types), the caller gets a
 model or an `APIResponseValidationError` with status, request id and body: never a `KeyError`,
-`JSONDecodeError`, `TypeError` or `RecursionError` (JSON nested too deep is "not JSON"). The API key,
-should the server echo it, is scrubbed from the error (it is read from the request's Authorization).
+`JSONDecodeError`, `TypeError` or `RecursionError` (JSON nested too deep is "not JSON"). The client's
+secrets, should the server echo one, are scrubbed from the error (the request carries them).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any, Optional, TypeVar
 
 import httpx
 
+from ._secrets import Secrets, scrub, secrets_of
 from .errors import (
     APIError,
     APIResponseValidationError,
     ErrorInfo,
     MeganovaError,
     api_error,
-    scrub,
     status_of_error_event,
 )
 
@@ -35,16 +35,9 @@ def request_id_of(response: httpx.Response) -> Optional[str]:
     return request_id
 
 
-def secret_of(response: httpx.Response) -> Optional[str]:
-    """The API key the request was sent with (to scrub from errors), from its `Authorization` header."""
-    request = response._request  # None for a response built by hand
-    if request is None:
-        return None
-    secret = request.extensions.get("meganova.secret")  # set by build_request: also a key in the path
-    if isinstance(secret, str):
-        return secret
-    auth: Optional[str] = request.headers.get("authorization")
-    return auth[7:] if auth and auth[:7].lower() == "bearer " else auth
+def secrets_of_answer(response: httpx.Response) -> Secrets:
+    """The secrets to scrub from errors about `response`: those its request carries."""
+    return secrets_of(response._request)  # None for a response built by hand
 
 
 def _body_for_error(response: httpx.Response) -> Any:
@@ -56,12 +49,12 @@ def _body_for_error(response: httpx.Response) -> Any:
 
 def validation_error(message: str, response: httpx.Response, body: Any = None) -> APIResponseValidationError:
     """An `APIResponseValidationError` for `response`, the key scrubbed from every field."""
-    secret = secret_of(response)
+    secrets = secrets_of_answer(response)
     return APIResponseValidationError(
-        scrub(message, secret),
+        scrub(message, secrets),
         status=response.status_code,
-        request_id=scrub(request_id_of(response), secret),
-        body=scrub(body, secret),
+        request_id=scrub(request_id_of(response), secrets),
+        body=scrub(body, secrets),
     )
 
 
@@ -89,9 +82,8 @@ def parse_model(cls: type[T], response: httpx.Response, strict: bool = False) ->
         error = validation_error(
             f"The answer is not a valid {cls.__name__} ({detail}; {content_type}).", response, _body_for_error(response)
         )
-        secret = secret_of(response)
-        if secret and secret in str(exc):
-            raise error from None  # the cause would show the key
+        if secrets_of_answer(response).holds(str(exc)):
+            raise error from None  # the cause would show a secret
         raise error from exc
     if hasattr(model, "request_id"):
         model.request_id = request_id_of(response)
@@ -156,7 +148,7 @@ def not_binary(response: httpx.Response) -> MeganovaError:
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, str):
         error = {"message": error}
-    secret = secret_of(response)
+    secrets = secrets_of_answer(response)
     if isinstance(error, dict):
         info = ErrorInfo(
             str(error.get("message") or "The server answered an error instead of the binary answer."),
@@ -165,7 +157,9 @@ def not_binary(response: httpx.Response) -> MeganovaError:
             param=None if error.get("param") is None else str(error.get("param")),
             body=body,
         )
-        api: APIError = api_error(status_of_error_event(error), info, request_id=request_id_of(response), secret=secret)
+        api: APIError = api_error(
+            status_of_error_event(error), info, request_id=request_id_of(response), secrets=secrets
+        )
         return api
     return validation_error(
         f"Asked for a binary answer (audio, an image), the server answered "
@@ -177,13 +171,13 @@ def not_binary(response: httpx.Response) -> MeganovaError:
 
 def redirect_error(response: httpx.Response) -> APIError:
     """The error for a 3xx answer: the SDK's pool does not follow redirects, and only a 2xx is a success."""
-    location = scrub(response.headers.get("location"), secret_of(response))
+    location = scrub(response.headers.get("location"), secrets_of_answer(response))
     where = f" to {location}" if location else " (no Location)"
     error = APIError(
         f"HTTP {response.status_code}: the server redirected{where}; redirects are not followed. "
         "Check base_url (a proxy or an old URL?).",
         status=response.status_code,
-        request_id=scrub(request_id_of(response), secret_of(response)),
-        body=scrub(_body_for_error(response), secret_of(response)),
+        request_id=scrub(request_id_of(response), secrets_of_answer(response)),
+        body=scrub(_body_for_error(response), secrets_of_answer(response)),
     )
     return error

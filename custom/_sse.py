@@ -3,8 +3,10 @@
 Feed it bytes as they arrive, in pieces of any size; it returns the events completed so far. Linear in
 the input: a piece without a line end is only stored, never re-scanned. Lines end with LF, CR or CRLF,
 even when a CRLF (or a multi-byte character) is split across two pieces. `data:` lines of one event are
-joined with "\\n"; comment lines (`: ping`) are dropped; `event:`, `id:` and `retry:` are kept; a `retry:`
-that is not a plain decimal number Python can read (5,000 digits, say) is ignored, as the specification says.
+joined with "\\n"; a UTF-8 byte order mark at the very start of the stream is skipped (even split across
+pieces), as the specification says; comment lines (`: ping`) are dropped; `event:`, `id:` and `retry:` are
+kept; a `retry:` that is not a plain decimal number Python can read (5,000 digits, say) is ignored, as the
+specification says.
 
 Memory is bounded: one line, and one event's data, may hold at most `MAX_EVENT_BYTES` (16 MiB). The bytes
 are counted as they arrive (a line without an end is only stored, counted); past the cap the decoder drops
@@ -24,6 +26,7 @@ MAX_EVENT_BYTES = 16 * 1024 * 1024
 """The most one SSE line, or the data of one event, may hold (bytes, counted as they arrive)."""
 
 _EXCERPT = 300
+_BOM = b"\xef\xbb\xbf"
 
 
 @attrs.define(slots=True)
@@ -39,7 +42,18 @@ class ServerSentEvent:
 class SSEDecoder:
     """Turns a byte stream into `ServerSentEvent`s; see the module docstring."""
 
-    __slots__ = ("_data", "_event", "_id", "_limit", "_pending", "_pieces", "_retry", "_size", "_skip_lf")
+    __slots__ = (
+        "_data",
+        "_event",
+        "_id",
+        "_limit",
+        "_pending",
+        "_pieces",
+        "_retry",
+        "_size",
+        "_skip_lf",
+        "_start",
+    )
 
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._pieces: List[bytes] = []  # the start of a line whose end has not arrived
@@ -51,10 +65,14 @@ class SSEDecoder:
         self._event: Optional[str] = None
         self._id: Optional[str] = None
         self._retry: Optional[int] = None
+        self._start: Optional[bytes] = b""
+        """The first bytes of the stream while they may still be a byte order mark; None after."""
 
     def feed(self, piece: bytes) -> List[ServerSentEvent]:
         """The events that `piece` completes (often none, sometimes several). Raises
         `APIResponseValidationError` when a line or an event's data grows past the cap."""
+        if self._start is not None:  # the stream's first bytes: a byte order mark is skipped
+            piece = self._skip_bom(piece)
         if (  # the usual piece, one whole `data: ...` event, in a single test of C speed each
             piece[-2:] == b"\n\n"
             and piece[:6] == b"data: "
@@ -124,6 +142,14 @@ class SSEDecoder:
         self._size = size
         return events
 
+    def _skip_bom(self, piece: bytes) -> bytes:
+        start = self._start + piece if self._start else piece
+        if len(start) < 3 and _BOM.startswith(start):  # maybe a mark split across pieces: wait for more
+            self._start = start
+            return b""
+        self._start = None
+        return start[3:] if start[:3] == _BOM else start
+
     def _field(self, line: bytes) -> bool:
         """Applies a field other than `data: ...`; True when it added a data line."""
         field, sep, value = line.partition(b":")
@@ -155,4 +181,4 @@ class SSEDecoder:
     @property
     def pending(self) -> bool:
         """Whether bytes of an unfinished event are held (at the end of a body: it was cut off)."""
-        return bool(self._pieces or self._data)
+        return bool(self._pieces or self._data or self._start)

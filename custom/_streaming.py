@@ -2,14 +2,19 @@
 `ChatStream` / `AsyncChatStream` objects that feed it from the network.
 
 Rules (one place, both clients):
-- `data: [DONE]` ends the stream. A body that ends without it, after every choice sent a finish_reason,
-  ended normally too (Hugging Face `transformers serve` does that).
-- A body that ends before either (a dropped connection, an empty 200 stream) raises `APIConnectionError`:
-  a cut-off answer never looks complete.
+- `data: [DONE]` ends the stream. A body that ends without it, after every choice sent a finish_reason
+  and after a complete event (its blank line), ended normally too (Hugging Face `transformers serve`
+  does that).
+- A body that ends before either (a dropped connection, an empty 200 stream), or inside an event (bytes
+  without the blank line that ends it, even after a finish_reason), raises `APIConnectionError`: a
+  cut-off answer never looks complete. A UTF-8 byte order mark at the start is skipped (`_sse.py`).
 - An error event (`event: error`, or an object with an `error` key) raises the matching `APIError`;
   malformed JSON (also JSON nested too deeply to decode) raises `APIResponseValidationError`. Nothing is
   skipped silently; whatever the server sends ends as a `MeganovaError`.
-- The last chunk yielded has `done=True` (its `delta` is empty; it carries the usage when sent).
+- Each chunk says a thing once: `usage` only on the chunk of the event that carried it (the stream's
+  `usage` keeps it), a choice's `finish_reason` only on its first chunk that has one. The last chunk
+  yielded has `done=True` (its `delta` is empty, no usage, no finish_reason); every chunk's `raw` is a
+  `ChatCompletionChunk` (the `done` one's: the stream's id, created and model, no choices).
 - After `[DONE]` the SDK reads on only a little, so that the connection can go back to the pool: at most
   `DRAIN_BYTES` (64 KiB) within `DRAIN_SECONDS` (0.5 s, a deadline on the socket reads), and only on an
   HTTP/1.1 connection of httpcore with an uncompressed body; then the response is closed, and a body that
@@ -24,8 +29,9 @@ Rules (one place, both clients):
   then each wait between two pieces of the body); a stream that keeps sending is never cut by it. A silence
   longer than that raises `APITimeoutError` (sent again first if no chunk was handed out yet and retries
   are left).
-- Secrets: the API key is replaced by `sk-***` in every error a stream raises (message, code, type, param,
-  request id, body however nested), should the server echo it.
+- Secrets: every secret of the client (`_secrets.py`) is replaced by its mask (`sk-***`, `agent_***`) in
+  every error a stream raises (message, code, type, param, request id, body however nested, and the URL
+  of a connection error, where a Studio agent's key travels), should the server echo one.
 
 Releasing connections (a stream left early must never hang the process):
 - Explicit `close()`, `with` / `async with`, an error, and the normal end close the response at once
@@ -40,6 +46,9 @@ Releasing connections (a stream left early must never hang the process):
   of the client. Open bodies are also kept in `_OPEN` until closed, so httpx's half-read body generators
   are never garbage themselves (the GC would finalize them, and that takes the pool's lock).
 - Async streams: an abandoned `AsyncChatStream` schedules the closing of its response on its event loop.
+- Async streams open lazily: `client.chat.stream(...)` (a plain call) checks the arguments and returns
+  the stream; the request is sent by `await stream`, `async with stream` or the first `async for`
+  (whichever comes first; each returns the same stream).
 """
 
 from __future__ import annotations
@@ -72,9 +81,9 @@ import attrs
 import httpx
 
 from ._body import Decoder
-from ._options import ClientOptions
+from ._secrets import Secrets, as_secrets, scrub, secrets_of
 from ._sse import MAX_EVENT_BYTES, ServerSentEvent, SSEDecoder
-from ._transport import connection_error
+from ._transport import cause_of, connection_error
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -97,7 +106,6 @@ DRAIN_BYTES = 64 * 1024
 DRAIN_SECONDS = 0.5
 """After `[DONE]`: the longest the body is waited for to end, to reuse the connection."""
 
-MASK = "sk-***"
 _EXCERPT = 200
 
 
@@ -119,13 +127,19 @@ class ChatStreamChunk:
     _raw: Optional[ChatCompletionChunk] = attrs.field(default=None, init=False, repr=False, eq=False)
 
     @property
-    def raw(self) -> Optional[ChatCompletionChunk]:
-        """The event as the generated model (built on first access); None on the final `done` chunk."""
-        if self._raw is None and self.event is not None:
-            from ..models.chat_completion_chunk import ChatCompletionChunk
+    def raw(self) -> ChatCompletionChunk:
+        """The event as the generated model (built on first access); on the final `done` chunk, one with
+        the stream's id, created and model and no choices."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = _from_dict(_chunk_class(), self.event or {"choices": []}, self.request_id)
+        return raw
 
-            self._raw = _from_dict(ChatCompletionChunk, self.event, self.request_id)
-        return self._raw
+
+def _chunk_class() -> Any:
+    from ..models.chat_completion_chunk import ChatCompletionChunk
+
+    return ChatCompletionChunk
 
 
 def _from_dict(cls: Any, data: Any, request_id: Optional[str]) -> Any:
@@ -139,60 +153,27 @@ def _from_dict(cls: Any, data: Any, request_id: Optional[str]) -> Any:
     )
 
 
-def _scrub_text(text: str, secret: str) -> str:
-    return text.replace(secret, MASK) if secret in text else text
-
-
-def _scrub_json(value: Any, secret: str) -> Any:
-    """`value` with `secret` replaced in every string; lists and dicts (however deep: no recursion) are
-    cleaned in place, keys included."""
-    if isinstance(value, str):
-        return _scrub_text(value, secret)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).replace(secret.encode(), MASK.encode())
-    stack: List[Any] = [value] if isinstance(value, (dict, list)) else []
-    seen: Set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        keys = list(node) if isinstance(node, dict) else range(len(node))
-        for key in keys:
-            item = node[key]
-            if isinstance(item, str):
-                if secret in item:
-                    node[key] = item.replace(secret, MASK)
-            elif isinstance(item, (dict, list)):
-                stack.append(item)
-            if isinstance(key, str) and secret in key:
-                node[key.replace(secret, MASK)] = node.pop(key)
-    return value
-
-
-def _excerpt(data: bytes, secret: Optional[str]) -> bytes:
-    """The start of `data` for a message, without the secret (nor a piece of it cut at the end)."""
-    if not secret:
+def _excerpt(data: bytes, secrets: Secrets) -> bytes:
+    """The start of `data` for a message, without a secret (nor a piece of one cut at the end)."""
+    if not secrets:
         return data[:_EXCERPT]
-    key = secret.encode()
-    short = data.replace(key, MASK.encode())[:_EXCERPT]
-    for size in range(min(len(key) - 1, len(short)), 2, -1):
-        if short.endswith(key[:size]):
-            return short[:-size] + MASK.encode()
+    short = secrets.bytes(data)[:_EXCERPT]
+    for secret in secrets.items:
+        key = secret.reveal().encode()
+        for size in range(min(len(key) - 1, len(short)), 2, -1):
+            if short.endswith(key[:size]):
+                return short[:-size] + secret.mask.encode()
     return short
 
 
-def _adopt(exc: MeganovaError, request_id: Optional[str], secret: Optional[str]) -> MeganovaError:
-    """`exc`, with the stream's request id, and the secret scrubbed from every attribute."""
+def _adopt(exc: MeganovaError, request_id: Optional[str], secrets: Secrets) -> MeganovaError:
+    """`exc`, with the stream's request id, and the secrets scrubbed from every attribute."""
     if exc.request_id is None:
         exc.request_id = request_id
-    if secret:
-        for name in ("message", "code", "type", "param", "request_id"):
-            value = getattr(exc, name)
-            if isinstance(value, str) and secret in value:
-                setattr(exc, name, value.replace(secret, MASK))
-        exc.body = _scrub_json(exc.body, secret)
-        exc.args = tuple(_scrub_text(a, secret) if isinstance(a, str) else a for a in exc.args)
+    if secrets:
+        for name in ("message", "code", "type", "param", "request_id", "body"):
+            setattr(exc, name, scrub(getattr(exc, name), secrets))
+        exc.args = tuple(scrub(exc.args, secrets))
     return exc
 
 
@@ -212,7 +193,10 @@ class ChatStreamState:
     whole answer. Pure: no I/O."""
 
     def __init__(
-        self, request_id: Optional[str], secret: Optional[str] = None, max_event_bytes: int = MAX_EVENT_BYTES
+        self,
+        request_id: Optional[str],
+        secrets: Union[Secrets, str, None] = None,
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self.request_id = request_id
         self.finished = False
@@ -220,7 +204,9 @@ class ChatStreamState:
         self.choices: Dict[int, _Choice] = {}
         self.head: Dict[str, Any] = {}
         self._decoder = SSEDecoder(max_event_bytes)
-        self._secret = secret
+        self._secrets = as_secrets(secrets)
+        self._finished: Set[int] = set()
+        """The choices whose finish_reason was handed out (each is said once)."""
         self._error: Optional[MeganovaError] = None
         self.started = False
         """Whether a chunk was handed out: from then on a broken connection raises, never resends."""
@@ -239,7 +225,7 @@ class ChatStreamState:
                     break
                 self._event(event, out)
         except MeganovaError as exc:
-            error = _adopt(exc, self.request_id, self._secret)
+            error = _adopt(exc, self.request_id, self._secrets)
             if not out:
                 raise error from None
             self._error = error
@@ -259,6 +245,12 @@ class ChatStreamState:
             raise self._error
         if self.finished:
             return
+        if self._decoder.pending:
+            raise APIConnectionError(
+                "The stream ended inside an event (no blank line after its last bytes): it was cut off.",
+                status=200,
+                request_id=self.request_id,
+            )
         if self.choices and all(c.finish_reason is not None for c in self.choices.values()):
             self.finished = True
             yield self._done_chunk()
@@ -279,7 +271,7 @@ class ChatStreamState:
             return False
         if resendable and not self.started:
             return True
-        raise connection_error(exc, request) from exc
+        raise connection_error(exc, request) from cause_of(exc, request)
 
     def text(self, index: int = 0) -> str:
         """The text of choice `index` so far."""
@@ -312,7 +304,7 @@ class ChatStreamState:
         try:
             response: ChatResponse = _from_dict(ChatResponse, data, self.request_id)
         except MeganovaError as exc:
-            raise _adopt(exc, self.request_id, self._secret) from None
+            raise _adopt(exc, self.request_id, self._secrets) from None
         response.request_id = self.request_id
         return response
 
@@ -334,11 +326,11 @@ class ChatStreamState:
             problem = "JSON nested too deeply"
         if problem is not None:  # raised outside the `except`: the decoder's error quotes the data
             text = data.decode(errors="replace")
-            raise self._invalid(f"{problem} in a stream event: {_excerpt(data, self._secret)!r}", text)
+            raise self._invalid(f"{problem} in a stream event: {_excerpt(data, self._secrets)!r}", text)
         if event.event == "error" or (isinstance(payload, dict) and "error" in payload):
             raise self._error_event(payload)
         if not isinstance(payload, dict):
-            raise self._invalid(f"A stream event is not a JSON object: {_excerpt(data, self._secret)!r}", payload)
+            raise self._invalid(f"A stream event is not a JSON object: {_excerpt(data, self._secrets)!r}", payload)
         choices = payload.get("choices") or ()
         if not isinstance(choices, (list, tuple)):
             raise self._invalid("A stream event's 'choices' is not a list.", payload)
@@ -388,7 +380,11 @@ class ChatStreamState:
             if raw_calls:
                 tool_calls = self._tool_calls(state, raw_calls, payload)
         if finish_reason is not None:
-            state.finish_reason = finish_reason
+            if index in self._finished:  # said already: once per choice
+                finish_reason = None
+            else:
+                self._finished.add(index)
+                state.finish_reason = finish_reason
         return ChatStreamChunk(
             content, index, self.request_id, False, finish_reason, tool_calls, reasoning, usage, payload
         )
@@ -430,23 +426,30 @@ class ChatStreamState:
             param=None if error.get("param") is None else str(error.get("param")),
             body=payload,
         )
-        return api_error(status_of_error_event(error), info, request_id=self.request_id, secret=self._secret)
+        return api_error(status_of_error_event(error), info, request_id=self.request_id, secrets=self._secrets)
 
     def _done_chunk(self) -> ChatStreamChunk:
-        first = self.choices.get(0)
-        return ChatStreamChunk("", 0, self.request_id, True, first.finish_reason if first else None, usage=self.usage)
+        """The last chunk: nothing new in it (the usage and finish_reasons were on their own chunks);
+        its `raw` has the stream's id, created and model, and no choices."""
+        chunk = ChatStreamChunk("", 0, self.request_id, True)
+        event = {"id": "", "object": "chat.completion.chunk", "created": 0, "model": "", **self.head, "choices": []}
+        chunk._raw = _from_dict(_chunk_class(), event, self.request_id)
+        return chunk
 
 
-def open_stream(response: httpx.Response, options: ClientOptions) -> ChatStreamState:
-    """The state for reading `response`'s event stream (its request id; the key to scrub from errors;
-    `max_response_bytes` counted per event, within `MAX_EVENT_BYTES`)."""
-    limit = min(MAX_EVENT_BYTES, options.max_response_bytes)
-    return ChatStreamState(response.headers.get("x-request-id"), options.api_key, limit)
+def open_stream(response: httpx.Response, max_response_bytes: int = MAX_EVENT_BYTES) -> ChatStreamState:
+    """The state for reading `response`'s event stream: its request id, the secrets its request
+    carries (scrubbed from every error), and `max_response_bytes` counted per event (within
+    `MAX_EVENT_BYTES`)."""
+    limit = min(MAX_EVENT_BYTES, max_response_bytes)
+    return ChatStreamState(response.headers.get("x-request-id"), secrets_of(response.request), limit)
 
 
 Reopen = Callable[[httpx.HTTPError], Tuple[httpx.Response, ChatStreamState]]
 """Sends a stream's request again after `exc` (waiting first); raises when no retry is left."""
 AsyncReopen = Callable[[httpx.HTTPError], Awaitable[Tuple[httpx.Response, ChatStreamState]]]
+AsyncOpener = Callable[[], Awaitable[Tuple[httpx.Response, ChatStreamState]]]
+"""Sends an async stream's request (with its retries): the open response and its state."""
 
 
 # --- releasing connections (see the module docstring) -----------------------------------------------
@@ -549,19 +552,31 @@ class _Link:
     gone (left by `break`, an exception, or never iterated) reference counting frees the link at once,
     and `__del__` releases the connection."""
 
-    __slots__ = ("body", "loop", "reopen", "state")
+    __slots__ = ("body", "failure", "loop", "opener", "reopen", "state")
 
     def __init__(
-        self, body: _Body, state: ChatStreamState, reopen: Any, loop: Optional[asyncio.AbstractEventLoop]
+        self,
+        body: Optional[_Body],
+        state: Optional[ChatStreamState],
+        reopen: Any,
+        loop: Optional[asyncio.AbstractEventLoop],
+        opener: Any = None,
     ) -> None:
         self.body = body
+        """The response being read; None while an async stream is not opened yet."""
         self.state = state
         self.reopen = reopen
         self.loop = loop
         """The event loop of an async stream; None for a sync one."""
+        self.opener = opener
+        """An async stream not opened yet: sends the request (`AsyncOpener`); None once used."""
+        self.failure: Optional[BaseException] = None
+        """Why opening failed (raised again by later uses of the stream)."""
 
     def __del__(self) -> None:
         body = self.body
+        if body is None:
+            return
         try:
             if body.response.is_closed:
                 _OPEN.discard(body)
@@ -683,6 +698,7 @@ def _iterate(link: _Link) -> Generator[ChatStreamChunk, None, None]:
     while True:
         state = link.state
         body = link.body
+        assert state is not None and body is not None
         try:
             for piece in body.iterate():
                 chunks = state.feed(piece)
@@ -710,11 +726,34 @@ def _iterate(link: _Link) -> Generator[ChatStreamChunk, None, None]:
         link.body = _Body(response)
 
 
+async def _aopen(link: _Link) -> None:
+    """Sends the request of an async stream not opened yet (the first `await`, `async with` or
+    `async for`); raises why it failed, then and at every later use."""
+    if link.body is not None:
+        return
+    if link.failure is not None:
+        raise link.failure
+    opener = link.opener
+    if opener is None:
+        raise MeganovaError("This stream was closed before it was opened.")
+    link.opener = None
+    try:
+        response, state = await opener()
+    except BaseException as exc:
+        link.failure = exc
+        raise
+    link.body = _Body(response)
+    link.state = state
+    link.loop = asyncio.get_running_loop()
+
+
 async def _aiterate(link: _Link) -> AsyncGenerator[ChatStreamChunk, None]:
-    """`_iterate` for an async stream."""
+    """`_iterate` for an async stream (opening it first, if it was not)."""
+    await _aopen(link)
     while True:
         state = link.state
         body = link.body
+        assert state is not None and body is not None
         try:
             async for piece in body.aiterate():
                 chunks = state.feed(piece)
@@ -753,28 +792,33 @@ class _StreamBase:
 
     __slots__ = ("__weakref__", "_chunks", "_link")
 
-    def __init__(
-        self,
-        response: httpx.Response,
-        state: ChatStreamState,
-        reopen: Any = None,
-        loop: Optional[asyncio.AbstractEventLoop] = None,
-    ) -> None:
-        self._link = _Link(_Body(response), state, reopen, loop)
+    _link: _Link
 
     @property
     def response(self) -> httpx.Response:
         """The `httpx.Response` being read (headers arrived; the body is read as you iterate)."""
-        return self._link.body.response
+        body = self._link.body
+        if body is None:
+            raise MeganovaError("This stream is not opened yet: `await` it, or use `async with` or `async for`.")
+        return body.response
 
     @property
     def request_id(self) -> Optional[str]:
-        """The answer's `X-Request-Id`."""
-        return self._link.state.request_id
+        """The answer's `X-Request-Id` (None before an async stream is opened)."""
+        state = self._link.state
+        return None if state is None else state.request_id
+
+    @property
+    def usage(self) -> Optional[TokenUsage]:
+        """The usage the server sent, once the stream was read to it (also on the chunk that carried it)."""
+        state = self._link.state
+        return None if state is None else state.usage
 
     @property
     def _state(self) -> ChatStreamState:
-        return self._link.state
+        state = self._link.state
+        assert state is not None
+        return state
 
 
 class ChatStream(_StreamBase):
@@ -791,7 +835,7 @@ class ChatStream(_StreamBase):
     _chunks: Generator[ChatStreamChunk, None, None]
 
     def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[Reopen] = None) -> None:
-        super().__init__(response, state, reopen)
+        self._link = _Link(_Body(response), state, reopen, None)
         self._chunks = _iterate(self._link)
 
     def __iter__(self) -> Iterator[ChatStreamChunk]:
@@ -809,10 +853,12 @@ class ChatStream(_StreamBase):
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._chunks.close()
+        body = self._link.body
+        assert body is not None
         if _collecting:  # called by a finalizer the GC runs (`with` in an abandoned generator): later
-            _DEFERRED.append(self._link.body)
+            _DEFERRED.append(body)
             return
-        self._link.body.close()
+        body.close()
         release_deferred()
 
     def text(self) -> str:
@@ -829,22 +875,44 @@ class ChatStream(_StreamBase):
 
 
 class AsyncChatStream(_StreamBase):
-    """A streamed chat answer: `async for` it for `ChatStreamChunk`s. Also an async context manager;
-    `await close()` releases the connection early. `await text()` / `await get_final_response()` read
-    the rest and return it whole.
+    """A streamed chat answer: `async for` it for `ChatStreamChunk`s. `client.chat.stream(...)` returns
+    it unopened (no `await` needed): `async with client.chat.stream(...) as stream`, `stream = await
+    client.chat.stream(...)` and a first `async for` each send the request (once) and give this same
+    stream. `await aclose()` (or `close()`) releases the connection early. `await text()` / `await
+    get_final_response()` read the rest and return it whole.
 
     Time: `timeout=` bounds each silence between two bytes received (each socket read), not the whole
     stream; a longer silence raises `APITimeoutError`. Left early, the connection is released by the
-    event loop soon after (or at once with `async with` / `await close()`).
+    event loop soon after (or at once with `async with` / `await aclose()`).
     """
 
     __slots__ = ()
 
     _chunks: AsyncGenerator[ChatStreamChunk, None]
 
-    def __init__(self, response: httpx.Response, state: ChatStreamState, reopen: Optional[AsyncReopen] = None) -> None:
-        super().__init__(response, state, reopen, asyncio.get_running_loop())
+    def __init__(
+        self,
+        response: Optional[httpx.Response] = None,
+        state: Optional[ChatStreamState] = None,
+        reopen: Optional[AsyncReopen] = None,
+        *,
+        opener: Optional[AsyncOpener] = None,
+    ) -> None:
+        """Over an open `response` (with its `state`), or unopened: `opener` sends the request when the
+        stream is first awaited, entered or iterated."""
+        if response is not None:
+            assert state is not None
+            self._link = _Link(_Body(response), state, reopen, asyncio.get_running_loop())
+        else:
+            self._link = _Link(None, None, reopen, None, opener)
         self._chunks = _aiterate(self._link)
+
+    def __await__(self) -> Generator[Any, None, AsyncChatStream]:
+        return self._open().__await__()
+
+    async def _open(self) -> AsyncChatStream:
+        await _aopen(self._link)
+        return self
 
     def __aiter__(self) -> AsyncIterator[ChatStreamChunk]:
         return self._chunks  # the generator itself: no extra call per chunk
@@ -853,16 +921,23 @@ class AsyncChatStream(_StreamBase):
         return await self._chunks.__anext__()
 
     async def __aenter__(self) -> AsyncChatStream:
-        return self
+        return await self._open()
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (a stream never opened is never sent)."""
+        link = self._link
+        link.opener = None
+        await self._chunks.aclose()
+        if link.body is not None:
+            await link.body.aclose()
+        release_deferred()
 
     async def close(self) -> None:
-        """Stop reading and release the connection."""
-        await self._chunks.aclose()
-        await self._link.body.aclose()
-        release_deferred()
+        """`aclose()`: stop reading and release the connection."""
+        await self.aclose()
 
     async def text(self) -> str:
         """Read the rest of the stream; the whole text of the answer (choice 0)."""

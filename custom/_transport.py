@@ -21,7 +21,10 @@ Bounds on what a server can make a non-streamed call do:
 - Failures: every transport failure ends here as a `MeganovaError` (`connection_error`,
   `protocol_failure`), h11/httpcore protocol errors included; one raised while the request was being
   sent (a file that changed size) is not retried, since the server got part of a body.
-- Secrets: the API key, echoed anywhere by the server, is scrubbed from errors and log lines.
+- Secrets: every secret of the client (`_secrets.py`: its key, a Studio agent's key in the path, proxy
+  credentials), echoed anywhere by the server or quoted by httpx, is scrubbed from errors and log lines:
+  each error is built from the request, which carries them (`secrets_of`). A connection error keeps its
+  cause (the httpx error) without the cause's frames, whose locals hold the headers.
 """
 
 from __future__ import annotations
@@ -49,26 +52,38 @@ from ._response import (
     validation_error,
 )
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
+from ._secrets import Secrets, carry, scrub, secrets_of
 from ._wait import retry_fits
-from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status, scrub
+from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status
 
 # Transport failures worth another attempt: the request may not have reached the server, or its
 # answer was lost; POSTs carry an Idempotency-Key, so a retry never makes the server act twice.
 RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
-def connection_error(
-    exc: Exception, request: Optional[httpx.Request] = None, secret: Optional[str] = None
-) -> MeganovaError:
-    """The `APIConnectionError` (or `APITimeoutError`) for an httpx failure; `secret` scrubbed from it
-    (h11 quotes a malformed status line or header in its message)."""
-    where = (
-        f" ({request.method} {scrub(str(request.url.copy_with(query=None)), secret)})" if request is not None else ""
-    )
+def connection_error(exc: Exception, request: httpx.Request) -> MeganovaError:
+    """The `APIConnectionError` (or `APITimeoutError`) for an httpx failure of `request`, the secrets it
+    carries scrubbed from it (h11 quotes a malformed status line or header in its message; the URL may
+    hold a Studio agent's key). Raise it `from cause_of(exc, request)`."""
+    secrets = secrets_of(request)
+    where = f" ({request.method} {scrub(str(request.url.copy_with(query=None)), secrets)})"
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Request timed out: {type(exc).__name__}{where}")
     detail = str(exc) or type(exc).__name__
-    return APIConnectionError(scrub(f"Connection error: {detail}{where}", secret))
+    return APIConnectionError(scrub(f"Connection error: {detail}{where}", secrets))
+
+
+def cause_of(exc: BaseException, request: httpx.Request) -> Optional[BaseException]:
+    """What an error made from `exc` is raised from: `exc` itself, without its traceback and chain
+    (their frames' locals hold the request's headers, tracebacks with locals would show them), or None
+    when its message shows a secret."""
+    if secrets_of(request).holds(str(exc)):
+        return None
+    exc.__traceback__ = None
+    exc.__cause__ = None
+    exc.__context__ = None
+    exc.__suppress_context__ = True
+    return exc
 
 
 def is_protocol_error(exc: BaseException) -> bool:
@@ -77,10 +92,11 @@ def is_protocol_error(exc: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] in ("h11", "httpcore") for cls in type(exc).__mro__)
 
 
-def protocol_failure(exc: BaseException, request: httpx.Request, secret: Optional[str] = None) -> MeganovaError:
+def protocol_failure(exc: BaseException, request: httpx.Request) -> MeganovaError:
     """The `MeganovaError` for an unmapped h11/httpcore error (`is_protocol_error`); never retried."""
-    where = f" ({request.method} {scrub(str(request.url.copy_with(query=None)), secret)})"
-    detail = scrub(str(exc) or type(exc).__name__, secret)
+    secrets = secrets_of(request)
+    where = f" ({request.method} {scrub(str(request.url.copy_with(query=None)), secrets)})"
+    detail = scrub(str(exc) or type(exc).__name__, secrets)
     if "Content-Length" in detail and type(exc).__name__ == "LocalProtocolError":
         return MeganovaError(
             "The request body was not as long as declared (a file that changed size while it was sent?): "
@@ -92,13 +108,14 @@ def protocol_failure(exc: BaseException, request: httpx.Request, secret: Optiona
 class RetryState:
     """The retry bookkeeping of one logical call: how many retries are left, and what to do next."""
 
-    __slots__ = ("max_retries", "raise_for_status", "request", "retries", "secret")
+    __slots__ = ("max_retries", "raise_for_status", "request", "retries", "secrets")
 
     def __init__(self, request: httpx.Request, options: ClientOptions, *, raise_for_status: bool = True) -> None:
         ensure_idempotency_key(request)
+        carry(request, options.secrets)  # every error about it is scrubbed of them
         self.request = request
         self.max_retries = options.max_retries
-        self.secret = options.api_key
+        self.secrets: Secrets = secrets_of(request)
         self.raise_for_status = raise_for_status
         self.retries = 0
         self._log_request()
@@ -107,7 +124,7 @@ class RetryState:
         """The request line at debug, for every attempt (the first, and each retry before its wait)."""
         if logger.isEnabledFor(logging.DEBUG):
             request = self.request
-            url = scrub(str(request.url), self.secret)
+            url = scrub(str(request.url), self.secrets)
             attempt = f" (attempt {self.retries + 1})" if self.retries else ""
             logger.debug("Request%s: %s %s %s", attempt, request.method, url, redact_headers(request.headers))
 
@@ -115,11 +132,8 @@ class RetryState:
         """Seconds to wait before retrying after a transport failure; raises when it is not retried."""
         wait = backoff(self.retries)
         if not isinstance(exc, RETRYABLE_ERRORS) or self.retries >= self.max_retries or not retry_fits(wait):
-            error = connection_error(exc, self.request, self.secret)
-            if self.secret and self.secret in str(exc):
-                raise error from None  # the cause would show the key
-            raise error from exc
-        return self._next(wait, scrub(repr(exc), self.secret))
+            raise connection_error(exc, self.request) from cause_of(exc, self.request)
+        return self._next(wait, scrub(repr(exc), self.secrets))
 
     def too_large(self, response: httpx.Response, head: bytes, limit: int) -> MeganovaError:
         """The error for an answer whose body passed `limit` bytes (`head`: its start); not retried."""
@@ -133,7 +147,7 @@ class RetryState:
             head,
             request_id=request_id_of(response),
             retry_after=parse_retry_after(response.headers),
-            secret=self.secret,
+            secrets=self.secrets,
         )
         error.response = response
         error.message = f"{error.message} [{note}]"
@@ -175,14 +189,14 @@ class RetryState:
             response.content,
             request_id=headers.get("x-request-id"),
             retry_after=retry_after,
-            secret=self.secret,
+            secrets=self.secrets,
         )
         error.response = response
         raise error
 
     def _where(self) -> str:
         """The request's URL without its query, the key scrubbed (a Studio agent's travels in the path)."""
-        return str(scrub(str(self.request.url.copy_with(query=None)), self.secret))
+        return str(scrub(str(self.request.url.copy_with(query=None)), self.secrets))
 
     def _next(self, wait: float, reason: str) -> float:
         self.retries += 1
@@ -205,7 +219,7 @@ class RetryState:
                 self.request.method,
                 self._where(),
                 response.status_code,
-                scrub(response.headers.get("x-request-id"), self.secret),
+                scrub(response.headers.get("x-request-id"), self.secrets),
             )
 
 
@@ -234,8 +248,8 @@ def _timed_out(request: httpx.Request) -> httpx.ReadTimeout:
     return httpx.ReadTimeout("The attempt's time is up.", request=request)
 
 
-def _zero_budget(request: httpx.Request, secret: Optional[str]) -> APITimeoutError:
-    where = scrub(str(request.url.copy_with(query=None)), secret)
+def _zero_budget(request: httpx.Request) -> APITimeoutError:
+    where = scrub(str(request.url.copy_with(query=None)), secrets_of(request))
     return APITimeoutError(f"Request timed out: timeout is 0 ({request.method} {where})")
 
 
@@ -281,7 +295,7 @@ class SyncSender:
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
-            raise _zero_budget(request, state.secret)
+            raise _zero_budget(request)
         while True:
             response: Optional[httpx.Response] = None
             failure: Optional[httpx.HTTPError] = None
@@ -303,7 +317,7 @@ class SyncSender:
                 if response is not None:
                     response.close()
                 if is_protocol_error(exc):
-                    raise protocol_failure(exc, request, state.secret) from None
+                    raise protocol_failure(exc, request) from None
                 raise
             finally:
                 deadline.end()
@@ -370,7 +384,7 @@ class AsyncSender:
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
-            raise _zero_budget(request, state.secret)
+            raise _zero_budget(request)
         while True:
             response: Optional[httpx.Response] = None
             failure: Optional[httpx.HTTPError] = None
@@ -390,7 +404,7 @@ class AsyncSender:
                 if response is not None:
                     await response.aclose()
                 if is_protocol_error(exc):
-                    raise protocol_failure(exc, request, state.secret) from None
+                    raise protocol_failure(exc, request) from None
                 raise
             finally:
                 deadline.end()

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
+
+from ._secrets import MASK, Secret, Secrets, scrub
 
 if TYPE_CHECKING:
     import httpx
@@ -44,43 +46,8 @@ __all__ = [
     "error_for_status",
     "parse_error_body",
     "scrub",
+    "MASK",
 ]
-
-MASK = "sk-***"
-"""What a secret (the API key) echoed by a server is replaced with."""
-
-
-def scrub(value: Any, secret: Optional[str]) -> Any:
-    """`value` with every occurrence of `secret` in its strings replaced by `MASK`: a str, or a JSON-like
-    tree of dicts and lists (keys too), copied only where needed; other values are returned as they are.
-    Iterative, so a body nested thousands deep is no problem. The one scrubber of the SDK."""
-    if not secret:
-        return value
-    if isinstance(value, str):
-        return value.replace(secret, MASK) if secret in value else value
-    if not isinstance(value, (dict, list)):
-        return value
-    holder: list[Any] = [None]
-    todo: list[tuple[Any, Any, Any]] = [(holder, 0, value)]
-    while todo:
-        parent, key, item = todo.pop()
-        if isinstance(item, str):
-            parent[key] = item.replace(secret, MASK) if secret in item else item
-        elif isinstance(item, dict):
-            copy: dict[Any, Any] = {}
-            parent[key] = copy
-            for name, child in item.items():
-                if isinstance(name, str) and secret in name:
-                    name = name.replace(secret, MASK)
-                copy[name] = None
-                todo.append((copy, name, child))
-        elif isinstance(item, list):
-            items: list[Any] = [None] * len(item)
-            parent[key] = items
-            todo.extend((items, index, child) for index, child in enumerate(item))
-        else:
-            parent[key] = item
-    return holder[0]
 
 
 class MeganovaError(Exception):
@@ -342,14 +309,14 @@ def error_for_status(
     *,
     request_id: Optional[str] = None,
     retry_after: Optional[float] = None,
-    secret: Optional[str] = None,
+    secrets: Union[Secrets, Secret, str, None] = None,
 ) -> APIError:
     """The `APIError` subclass for an error answer, with everything its body says.
 
-    `secret` (the API key) is scrubbed from every field, should the server echo it.
+    `secrets` (the client's: `secrets_of(request)`) are scrubbed from every field, should the server echo one.
     """
     info = parse_error_body(status, content)
-    return api_error(status, info, request_id=request_id, retry_after=retry_after, secret=secret)
+    return api_error(status, info, request_id=request_id, retry_after=retry_after, secrets=secrets)
 
 
 def api_error(
@@ -358,21 +325,21 @@ def api_error(
     *,
     request_id: Optional[str] = None,
     retry_after: Optional[float] = None,
-    secret: Optional[str] = None,
+    secrets: Union[Secrets, Secret, str, None] = None,
 ) -> APIError:
-    """The `APIError` subclass for `status`, built from an `ErrorInfo`; `secret` scrubbed from every field."""
+    """The `APIError` subclass for `status`, built from an `ErrorInfo`; `secrets` scrubbed from every field."""
     if status >= 500:
         cls: type[APIError] = InternalServerError
     else:
         cls = _STATUS_ERRORS.get(status, APIError)
     return cls(
-        scrub(info.message, secret),
+        scrub(info.message, secrets),
         status=status,
-        code=scrub(info.code, secret),
-        type=scrub(info.type, secret),
-        param=scrub(info.param, secret),
-        request_id=scrub(request_id, secret),
-        body=scrub(info.body, secret),
+        code=scrub(info.code, secrets),
+        type=scrub(info.type, secrets),
+        param=scrub(info.param, secrets),
+        request_id=scrub(request_id, secrets),
+        body=scrub(info.body, secrets),
         retry_after=retry_after,
     )
 

@@ -15,5 +15,7 @@ openapi-python-client generate \
   --custom-template-path "$root/generator/templates" \
   --meta none --fail-on-warning \
   --output-path "$out" >/dev/null
+# Static files, copied as they are (generator/static/: `python -m meganova`).
+cp "$root/generator/static/__main__.py" "$out/__main__.py"
 # PEP 561 marker: the package ships its type hints.
 : > "$out/py.typed"

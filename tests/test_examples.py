@@ -239,6 +239,11 @@ EXAMPLE_PROGRAMS = {
         "answer: get_weather says: Sunny and 21 degrees celsius in Paris",
     ],
     "structured_output.py": ["['age', 'favourite_dishes', 'mood', 'name'] cheerful"],
+    "character_chat.py": [
+        "Luna: *Luna looks up from the steam.* Evening, Ana. Hungry?",
+        "Ana: When does the market close? The tide is turning.",
+        "(the session 'ana' holds 5 messages)",
+    ],
 }
 
 

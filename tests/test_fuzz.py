@@ -478,7 +478,7 @@ PURE = settings(
 @PURE
 @given(status=st.sampled_from([400, 401, 404, 409, 422, 429, 500, 503, 599]), body=error_bodies)
 def test_an_error_body_of_any_shape_or_depth_gives_a_readable_error(status: int, body: bytes) -> None:
-    error = error_for_status(status, body, request_id="req", secret="sk-fuzz-secret")
+    error = error_for_status(status, body, request_id="req", secrets="sk-fuzz-secret")
     assert error.status == status
     assert isinstance(error.message, str) and error.message
     for field in (error.code, error.type, error.param):

@@ -216,7 +216,8 @@ def test_one_async_client_500_concurrent_streams(server: MockServer) -> None:
             async def one() -> str:
                 stream = await client.chat.stream(model=MODEL, messages=[{"role": "user", "content": prompt}])
                 chunks = [chunk async for chunk in stream]
-                assert chunks[-1].done and chunks[-1].usage is not None
+                assert chunks[-1].done and stream.usage is not None  # the usage said once, on its own chunk
+                assert [chunk.usage for chunk in chunks if chunk.usage is not None] == [stream.usage]
                 return "".join(chunk.delta for chunk in chunks)
 
             return await asyncio.gather(*(one() for _ in range(500)))

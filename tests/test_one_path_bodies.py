@@ -494,8 +494,14 @@ def test_protocol_errors_are_recognised_by_their_library() -> None:
 
     assert is_protocol_error(h11.LocalProtocolError("x")) and is_protocol_error(httpcore.LocalProtocolError("x"))
     assert not is_protocol_error(ValueError("x")) and not is_protocol_error(KeyboardInterrupt())
-    request = httpx.Request("POST", f"https://api.example/v1/agents/{KEY}/chat")
-    error = protocol_failure(h11.RemoteProtocolError(f"bad {KEY}"), request, KEY)
+    from meganova.custom._secrets import SECRETS_EXTENSION, Secret, Secrets
+
+    request = httpx.Request(
+        "POST",
+        f"https://api.example/v1/agents/{KEY}/chat",
+        extensions={SECRETS_EXTENSION: Secrets([Secret(KEY)])},
+    )
+    error = protocol_failure(h11.RemoteProtocolError(f"bad {KEY}"), request)
     assert isinstance(error, APIConnectionError) and KEY not in str(error)
 
 

@@ -38,11 +38,15 @@ def test_chunks_text_usage_and_done(harness: Callable[..., Harness]) -> None:
     assert [c.done for c in chunks] == [False] * 5 + [True]
     assert chunks[3].finish_reason == "stop"
     assert chunks[4].usage is not None and chunks[4].usage.total_tokens == 12
-    assert chunks[-1].usage == chunks[4].usage and chunks[-1].finish_reason == "stop"
+    # each thing said once: the usage on its own chunk only, the finish_reason on its choice's chunk only
+    assert [c.usage is not None for c in chunks] == [False] * 4 + [True, False]
+    assert [c.finish_reason for c in chunks] == [None, None, None, "stop", None, None]
     assert all(c.request_id == "req_stream" for c in chunks)
     raw = chunks[1].raw
     assert isinstance(raw, ChatCompletionChunk) and raw.choices[0].delta.content == "Neon"
-    assert chunks[-1].raw is None
+    done = chunks[-1].raw  # never None: the stream's id, created and model, no choices
+    assert isinstance(done, ChatCompletionChunk) and done.id == "chatcmpl-1" and done.choices == []
+    assert done.model == "meganova-ai/manta-flash-1.0" and done.created == 1764000000
     body = json.loads(h.requests[0].content)
     assert body["stream"] is True and h.requests[0].headers["accept"] == "text/event-stream"
 
@@ -165,8 +169,17 @@ def test_http_error_raises_when_stream_is_called_not_at_iteration(mode: str) -> 
         with pytest.raises(AuthenticationError):
             h.client.chat.stream(**kwargs)
     else:
-        with pytest.raises(AuthenticationError):
-            asyncio.run(h.client.chat.stream(**kwargs))
+
+        async def awaited() -> None:
+            await h.client.chat.stream(**kwargs)
+
+        async def entered() -> None:
+            async with h.client.chat.stream(**kwargs):
+                raise AssertionError("entered a stream whose request failed")
+
+        for run in (awaited, entered):
+            with pytest.raises(AuthenticationError):
+                asyncio.run(run())
 
 
 def test_text_and_final_response(harness: Callable[..., Harness]) -> None:
@@ -255,5 +268,5 @@ def test_state_ignores_events_after_done() -> None:
 
 def test_chunk_is_a_small_typed_value() -> None:
     chunk = ChatStreamChunk("hi", 0, "r")
-    assert chunk.delta == "hi" and not chunk.done and chunk.raw is None
+    assert chunk.delta == "hi" and not chunk.done and chunk.raw.choices == []
     assert "event" not in repr(chunk)

@@ -9,7 +9,7 @@ from typing_extensions import assert_type
 
 from meganova import AsyncChatStream, AsyncMegaNova, ChatStream, ChatStreamChunk, MegaNova
 from meganova.custom.resources.models import ModelList
-from meganova.models import BillingBalance, ChatResponse, ModelInfo, UsageSummary, VideoGeneration
+from meganova.models import BillingBalance, ChatResponse, ModelInfo, TokenUsage, UsageSummary, VideoGeneration
 
 client = MegaNova(api_key="sk-typing")
 messages = [{"role": "user", "content": "Hi"}]
@@ -30,9 +30,26 @@ assert_type(client.copy(max_retries=0), MegaNova)
 async def async_usage(aclient: AsyncMegaNova) -> None:
     assert_type(await aclient.chat.create(model="m", messages=messages), ChatResponse)
     assert_type(await aclient.chat.create(model="m", messages=messages, stream=True), AsyncChatStream)
-    stream = await aclient.chat.stream(model="m", messages=messages)
+    stream = await aclient.chat.stream(model="m", messages=messages)  # the awaited form
     async for chunk in stream:
         assert_type(chunk, ChatStreamChunk)
+    async with aclient.chat.stream(model="m", messages=messages) as entered:  # no await needed
+        assert_type(entered, AsyncChatStream)
+        async for chunk in entered:
+            assert_type(chunk, ChatStreamChunk)
+            assert_type(chunk.raw.id, str)
+        assert_type(entered.usage, Optional[TokenUsage])
+    async for chunk in aclient.chat.stream(model="m", messages=messages):  # iterated straight
+        assert_type(chunk, ChatStreamChunk)
+    async with await aclient.chat.stream(model="m", messages=messages) as awaited:
+        assert_type(awaited, AsyncChatStream)
+    await stream.aclose()
+    await stream.close()
+    openai = await aclient.chat.completions.create(model="m", messages=messages, stream=True)
+    async with openai:
+        async for event in openai:
+            assert_type(event.id, str)
+    await openai.aclose()
     assert_type(await aclient.models.list(), ModelList)
     assert_type((await aclient.models.list()).data, List[ModelInfo])
     async with aclient.chat.with_streaming_response.create(model="m", messages=messages) as streamed:
@@ -58,7 +75,7 @@ def every_public_attribute(client: MegaNova) -> None:
 
     from meganova.cloud import CloudAgent
     from meganova.errors import APIError, MeganovaError, RateLimitError
-    from meganova.models import ChatChoice, ChatMessage, ModelPricing, TokenUsage
+    from meganova.models import ChatChoice, ChatMessage, ModelPricing
 
     resp = client.chat.create(model="m", messages=[{"role": "user", "content": "Hi"}], top_p=0.5, seed=1)
     assert_type(resp.id, str)

@@ -11,7 +11,8 @@ The endpoints are the spec's `agents` operations (`meganova.api.agents`), on
 `https://studio-api.meganova.ai` (or `base_url=`, else `MEGANOVA_STUDIO_BASE_URL`), with the same
 retries, errors and stream rules as `MegaNova`. The key
 travels in the path (`/agents/v1/{agent_key}/...`), never in a header: it is scrubbed from every log
-line and error, and no repr shows it.
+line (httpx's own `HTTP Request:` line included) and error, masked as `agent_***`, and no repr shows it
+(the key and the paths holding it are `MaskedStr`s: tracebacks with locals show the mask).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from meganova.api.agents import AgentsResource, AsyncAgentsResource
 from meganova.custom._client import AsyncMegaNova, MegaNova
 from meganova.custom._completion_stream import AsyncCompletionStream, CompletionStream
 from meganova.custom._options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, TimeoutTypes
+from meganova.custom._secrets import MaskedStr
 from meganova.errors import MeganovaError
 
 if TYPE_CHECKING:
@@ -46,21 +48,38 @@ def _studio_url(base_url: Optional[str]) -> str:
 Message = Mapping[str, Any]
 
 
-def _agent_key(api_key: Optional[str]) -> str:
-    key = api_key if api_key is not None else os.environ.get(AGENT_KEY_ENV)
-    if not key or not isinstance(key, str):
+def _agent_key(api_key: Optional[str]) -> MaskedStr:
+    """The agent's key as a `MaskedStr` (its repr is `'agent_***'`)."""
+    if api_key is None:
+        api_key = os.environ.get(AGENT_KEY_ENV)
+    if not api_key or not isinstance(api_key, str):
+        api_key = None
         raise MeganovaError("No agent key: pass CloudAgent(api_key='agent_...') or set MEGANOVA_AGENT_KEY.")
+    key = MaskedStr(api_key)
+    api_key = None
     if not key.startswith("agent_"):
         raise MeganovaError("A Studio agent key starts with 'agent_' (an 'sk-' key is for MegaNova(), not agents).")
     return key
 
 
+def _masked(client: Any, request: Any) -> Any:
+    """`request` with its path (which holds the agent's key) a `MaskedStr`: its repr shows the mask."""
+    request.path = MaskedStr(request.path, client._options.secrets)
+    return request
+
+
 class _Agents(AgentsResource[CompletionStream]):
     _stream_class = CompletionStream
+
+    def _before_request(self, operation: str, request: Any) -> Any:
+        return _masked(self._client, request)
 
 
 class _AsyncAgents(AsyncAgentsResource[AsyncCompletionStream]):
     _stream_class = AsyncCompletionStream
+
+    def _before_request(self, operation: str, request: Any) -> Any:
+        return _masked(self._client, request)
 
 
 class CloudAgent:

@@ -7,7 +7,12 @@ guideline's `ChatStream` (`ChatStreamChunk`s) for `chat`, OpenAI-shaped chunks f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ...characters import AsyncChatSession, Character, ChatSession, Memory, SessionStore
 
 from ...api.chat import AsyncChatResource, ChatResource
 from .._completion_stream import AsyncCompletionStream, CompletionStream
@@ -40,6 +45,43 @@ class Chat(ChatResource[ChatStream], SyncToolsMethods):
         self.completions = Completions(client)
         """The OpenAI spelling: `client.chat.completions.create(...)`."""
 
+    def session(
+        self,
+        character: Optional[Character] = None,
+        model: Optional[str] = None,
+        *,
+        memory: Optional[Memory] = None,
+        store: Optional[SessionStore] = None,
+        name: Optional[str] = None,
+        user: str = "User",
+        greeting: Optional[int] = 0,
+        session_id: Optional[str] = None,
+        system: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        **params: Any,
+    ) -> ChatSession:
+        """A conversation that keeps its history (`meganova.characters.ChatSession`): `send(text)`,
+        `stream(text)`. `character` is played (its greeting opens the history); `memory` trims what is
+        sent (`WindowMemory`, `TokenBudgetMemory`); with `store` and `name` the session is kept in a
+        `SessionStore` (resumed when it exists); `session_id` passes a server-kept session through;
+        `params` (temperature, max_tokens, ...) and `timeout`, `max_retries` go with every turn."""
+        from ...characters import ChatSession
+
+        return ChatSession(
+            self,
+            character=character,
+            model=model,
+            memory=memory,
+            store=store,
+            name=name,
+            user=user,
+            greeting=greeting,
+            session_id=session_id,
+            system=system,
+            params=_per_turn(params, timeout, max_retries),
+        )
+
 
 class AsyncChat(AsyncChatResource[AsyncChatStream], AsyncToolsMethods):
     """Chat completions: `await create()`, `await stream()`, `run_tools()`, `await parse()`, and
@@ -51,3 +93,50 @@ class AsyncChat(AsyncChatResource[AsyncChatStream], AsyncToolsMethods):
         super().__init__(client)
         self.completions = AsyncCompletions(client)
         """The OpenAI spelling: `await client.chat.completions.create(...)`."""
+
+    def session(
+        self,
+        character: Optional[Character] = None,
+        model: Optional[str] = None,
+        *,
+        memory: Optional[Memory] = None,
+        store: Optional[SessionStore] = None,
+        name: Optional[str] = None,
+        user: str = "User",
+        greeting: Optional[int] = 0,
+        session_id: Optional[str] = None,
+        system: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout, None] = None,
+        max_retries: Optional[int] = None,
+        **params: Any,
+    ) -> AsyncChatSession:
+        """A conversation that keeps its history (`meganova.characters.AsyncChatSession`): `await
+        send(text)`, `await stream(text)`. `character` is played (its greeting opens the history);
+        `memory` trims what is sent (`WindowMemory`, `TokenBudgetMemory`); with `store` and `name` the
+        session is kept in a `SessionStore` (resumed when it exists); `session_id` passes a server-kept session through;
+        `params` (temperature, max_tokens, ...) and `timeout`, `max_retries` go with every turn."""
+        from ...characters import AsyncChatSession
+
+        return AsyncChatSession(
+            self,
+            character=character,
+            model=model,
+            memory=memory,
+            store=store,
+            name=name,
+            user=user,
+            greeting=greeting,
+            session_id=session_id,
+            system=system,
+            params=_per_turn(params, timeout, max_retries),
+        )
+
+
+def _per_turn(params: Dict[str, Any], timeout: Any, max_retries: Optional[int]) -> Dict[str, Any]:
+    """What a session sends with every turn: `params`, and the per-call options that were given."""
+    out = dict(params)
+    if timeout is not None:
+        out["timeout"] = timeout
+    if max_retries is not None:
+        out["max_retries"] = max_retries
+    return out

@@ -1048,7 +1048,7 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
         )
         return answer
 
-    async def completions_stream(
+    def completions_stream(
         self,
         agent_key: str,
         messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
@@ -1076,8 +1076,9 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
 
-        The answer as a stream, `completions(..., stream=True)`: the request is sent now, so an HTTP error
-        (after retries) raises here, not at the first iteration.
+        The answer as a stream, `completions(..., stream=True)`, called without `await`: the arguments are
+        checked now; the request is sent by `await stream`, `async with stream` or the first `async for`
+        (each gives the same stream), so an HTTP error (after retries) raises there.
         """
         from . import agent_chat_completions as _op
 
@@ -1093,7 +1094,7 @@ class AsyncAgentsResource(_t.AsyncResource, Generic[StreamT]):
                 **extra_fields,
             ),
         )
-        opened: StreamT = await self._client._stream(
+        opened: StreamT = self._client._stream(
             request,
             self._stream_class,
             _t.CallOptions(
@@ -1267,18 +1268,21 @@ class AsyncAgentsResourceWithStreamingResponse(Generic[StreamT]):
         from ...custom._raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
-            lambda: self._twin().completions_stream(
-                agent_key=agent_key,
-                messages=messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                user=user,
-                **extra_fields,
-                timeout=timeout,
-                max_retries=max_retries,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
+            lambda: cast(
+                "Any",
+                self._twin().completions_stream(
+                    agent_key=agent_key,
+                    messages=messages,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    user=user,
+                    **extra_fields,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
+                ),
             )
         )
 
@@ -1477,17 +1481,21 @@ class AsyncAgentsResourceWithRawResponse(Generic[StreamT]):
     ) -> StreamT:
         """`completions_stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
         request id), as openai-python's raw streams give it."""
-        opened: StreamT = await self._resource._raw_twin().completions_stream(
-            agent_key=agent_key,
-            messages=messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            user=user,
-            **extra_fields,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+        # the async stream method returns the stream unopened; awaiting it sends the request, as raw calls do
+        opened: StreamT = await cast(
+            "Any",
+            self._resource._raw_twin().completions_stream(
+                agent_key=agent_key,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            ),
         )
         return opened

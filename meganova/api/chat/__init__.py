@@ -969,7 +969,7 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         )
         return answer
 
-    async def stream(
+    def stream(
         self,
         *,
         messages: Sequence[Union[ChatRequestMessage, Mapping[str, Any]]],
@@ -1033,8 +1033,9 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
         `extra_headers`, `extra_query`, `extra_body` merged into what is sent.
 
 
-        The answer as a stream, `create(..., stream=True)`: the request is sent now, so an HTTP error
-        (after retries) raises here, not at the first iteration.
+        The answer as a stream, `create(..., stream=True)`, called without `await`: the arguments are
+        checked now; the request is sent by `await stream`, `async with stream` or the first `async for`
+        (each gives the same stream), so an HTTP error (after retries) raises there.
         """
         from . import create_chat_completion as _op
 
@@ -1063,7 +1064,7 @@ class AsyncChatResource(_t.AsyncResource, Generic[StreamT]):
                 **extra_fields,
             ),
         )
-        opened: StreamT = await self._client._stream(
+        opened: StreamT = self._client._stream(
             request,
             self._stream_class,
             _t.CallOptions(
@@ -1182,31 +1183,34 @@ class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
         from ...custom._raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
-            lambda: self._twin().stream(
-                messages=messages,
-                model=model,
-                session_id=session_id,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                stream_options=stream_options,
-                stop=stop,
-                n=n,
-                seed=seed,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                logprobs=logprobs,
-                top_logprobs=top_logprobs,
-                tools=tools,
-                tool_choice=tool_choice,
-                response_format=response_format,
-                user=user,
-                **extra_fields,
-                timeout=timeout,
-                max_retries=max_retries,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
+            lambda: cast(
+                "Any",
+                self._twin().stream(
+                    messages=messages,
+                    model=model,
+                    session_id=session_id,
+                    temperature=temperature,
+                    top_p=top_p,
+                    max_tokens=max_tokens,
+                    stream_options=stream_options,
+                    stop=stop,
+                    n=n,
+                    seed=seed,
+                    presence_penalty=presence_penalty,
+                    frequency_penalty=frequency_penalty,
+                    logprobs=logprobs,
+                    top_logprobs=top_logprobs,
+                    tools=tools,
+                    tool_choice=tool_choice,
+                    response_format=response_format,
+                    user=user,
+                    **extra_fields,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
+                ),
             )
         )
 
@@ -1407,30 +1411,34 @@ class AsyncChatResourceWithRawResponse(Generic[StreamT]):
     ) -> StreamT:
         """`stream()`: the stream itself, whose `.response` is the HTTP answer (status, headers,
         request id), as openai-python's raw streams give it."""
-        opened: StreamT = await self._resource._raw_twin().stream(
-            messages=messages,
-            model=model,
-            session_id=session_id,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            stream_options=stream_options,
-            stop=stop,
-            n=n,
-            seed=seed,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            logprobs=logprobs,
-            top_logprobs=top_logprobs,
-            tools=tools,
-            tool_choice=tool_choice,
-            response_format=response_format,
-            user=user,
-            **extra_fields,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+        # the async stream method returns the stream unopened; awaiting it sends the request, as raw calls do
+        opened: StreamT = await cast(
+            "Any",
+            self._resource._raw_twin().stream(
+                messages=messages,
+                model=model,
+                session_id=session_id,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stream_options=stream_options,
+                stop=stop,
+                n=n,
+                seed=seed,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+                tools=tools,
+                tool_choice=tool_choice,
+                response_format=response_format,
+                user=user,
+                **extra_fields,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            ),
         )
         return opened
