@@ -744,7 +744,9 @@ def query_param(value: Any) -> Any:
 def list_param(value: Any, name: str, min_items: int = 0) -> list[Any]:
     """An array parameter in its JSON form: a list or tuple (not a string) of at least `min_items` items."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise _bad_argument(f"{name} must be a list, got {type(value).__name__}.")
+        raise TypeError(
+            f"{name} must be a list, got {type(value).__name__}."
+        )  # a Python type: as Python says
     if len(value) < min_items:
         raise _bad_argument(
             f"{name} must have at least {min_items} item{'s' if min_items > 1 else ''}."

@@ -106,7 +106,6 @@ def test_every_field_reaches_the_body_as_the_spec_names_it(harness: Callable[...
 @pytest.mark.parametrize(
     ("kwargs", "names"),
     [
-        ({"messages": "Hi"}, "messages"),
         ({"messages": MESSAGES, "temperature": math.nan}, "temperature"),
         ({"messages": MESSAGES, "top_p": math.inf}, "top_p"),
         ({"messages": [{"role": "user", "content": {1, 2}}]}, "messages"),

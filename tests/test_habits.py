@@ -520,3 +520,20 @@ def test_speech_with_streaming_response(flavour: str, server: MockServer, tmp_pa
             assert audio == await client.audio.tts("Welcome.", **VOICE)
 
     run_async(main)
+
+
+def test_an_argument_of_the_wrong_python_type_is_a_type_error(mode: str) -> None:
+    """Python types are checked as Python does: `messages="Hi"` is a TypeError, sent nowhere."""
+    import httpx as _httpx
+
+    sent: list = []
+    transport = _httpx.MockTransport(lambda request: sent.append(request) or _httpx.Response(200, json={}))
+    if mode == "sync":
+        client = MegaNova(api_key="sk-test", http_client=_httpx.Client(transport=transport))
+        with pytest.raises(TypeError, match="messages must be a list, got str"):
+            client.chat.create(model="meganova-ai/manta-flash-1.0", messages="Hi")  # type: ignore[arg-type]
+    else:
+        client_a = AsyncMegaNova(api_key="sk-test", http_client=_httpx.AsyncClient(transport=transport))
+        with pytest.raises(TypeError, match="messages must be a list, got str"):
+            asyncio.run(client_a.chat.create(model="meganova-ai/manta-flash-1.0", messages="Hi"))  # type: ignore[arg-type]
+    assert sent == []
