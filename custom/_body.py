@@ -1,5 +1,11 @@
-"""Reading a non-streamed answer's body within `max_response_bytes`. Pure, shared by the sync and async
-send loops, which only feed it the raw pieces they read.
+"""The one body reader of the SDK: every answer (JSON, event stream, binary, download to a file) is read
+from httpx's raw pieces (`iter_raw()` / `aiter_raw()`, never `iter_bytes()`) and decoded here. Pure,
+shared by the sync and async loops, which only feed it the raw pieces they read.
+
+- `Decoder`: the incremental decoding alone (an event stream's body goes through it piece by piece; the
+  SSE decoder then bounds each event, `MAX_EVENT_BYTES`).
+- `BodyReader`: a whole answer, decoded, counted against `max_response_bytes`; in memory, or written
+  piece by piece to a sink (a download's temporary file).
 
 The body is decoded here (identity, gzip, deflate, or a stack of them, as `Content-Encoding` says), in
 steps of at most `STEP` bytes: httpx's decoders inflate a whole network read at once, so 64 KiB of a
@@ -11,7 +17,7 @@ do not decode (the clients ask only for gzip and deflate) are kept as sent, like
 from __future__ import annotations
 
 import zlib
-from typing import Iterator, List, Mapping, Optional
+from typing import Callable, Iterator, List, Mapping, Optional
 
 import httpx
 
@@ -70,29 +76,67 @@ def _layers(headers: Mapping[str, str]) -> List[_Inflate]:
     return [_Inflate(gzip=name != "deflate") for name in reversed(names)]
 
 
-class BodyReader:
-    """Collects a body's decoded bytes, up to `limit`."""
+class Decoder:
+    """Decodes a body's `Content-Encoding` (stacked too) incrementally: each piece it yields holds at
+    most `STEP` bytes, so no single raw piece is ever inflated whole. Identity passes pieces as they are."""
 
-    __slots__ = ("_layers", "_parts", "limit", "size")
+    __slots__ = ("_layers",)
 
-    def __init__(self, headers: Mapping[str, str], limit: int) -> None:
+    def __init__(self, headers: Mapping[str, str]) -> None:
         self._layers = _layers(headers)
+
+    @property
+    def identity(self) -> bool:
+        """Whether the body is read as sent (nothing to decode)."""
+        return not self._layers
+
+    def decode(self, raw: bytes) -> Iterator[bytes]:
+        """The decoded pieces of the next raw piece (a generator: nothing is inflated before it is asked for)."""
+        if not self._layers:
+            if raw:
+                yield raw
+            return
+        yield from self._decode(raw, 0)
+
+    def flush(self) -> Iterator[bytes]:
+        """The decoded pieces left at the end of the body."""
+        for index, layer in enumerate(self._layers):
+            for out in layer.flush():
+                yield from self._decode(out, index + 1)
+
+    def _decode(self, data: bytes, index: int) -> Iterator[bytes]:
+        if index == len(self._layers):
+            yield data
+            return
+        for out in self._layers[index].decode(data):
+            yield from self._decode(out, index + 1)
+
+
+class BodyReader:
+    """Collects a body's decoded bytes, up to `limit`: in memory, or handed to `sink` (a callable taking
+    each decoded piece, e.g. a download's file) keeping only the first `HEAD` bytes for errors."""
+
+    __slots__ = ("_decoder", "_parts", "_sink", "limit", "size")
+
+    def __init__(
+        self, headers: Mapping[str, str], limit: int, sink: Optional[Callable[[bytes], object]] = None
+    ) -> None:
+        self._decoder = Decoder(headers)
         self._parts: List[bytes] = []
+        self._sink = sink
         self.limit = limit
         self.size = 0
 
     def feed(self, raw: bytes) -> bool:
         """Takes the next raw piece; False once the decoded body is larger than `limit`."""
-        if not self._layers:
-            return self._add(raw)
-        return all(self._add(piece) for piece in self._decode(raw, 0))
+        return all(self._add(piece) for piece in self._decoder.decode(raw))
 
     def finish(self) -> Optional[bytes]:
-        """The whole decoded body; None if flushing the decoders took it past `limit`."""
-        for index, layer in enumerate(self._layers):
-            for out in layer.flush():
-                if not all(self._add(piece) for piece in self._decode(out, index + 1)):
-                    return None
+        """The whole decoded body (b"" with a sink); None if flushing the decoders took it past `limit`."""
+        if not all(self._add(piece) for piece in self._decoder.flush()):
+            return None
+        if self._sink is not None:
+            return b""
         parts = self._parts
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
@@ -108,16 +152,15 @@ class BodyReader:
         return b"".join(head)
 
     def _add(self, piece: bytes) -> bool:
+        before = self.size
         self.size += len(piece)
         if self.size > self.limit:
-            self._parts.append(piece[: max(0, HEAD - (self.size - len(piece)))])
+            self._parts.append(piece[: max(0, HEAD - before)])
             return False
-        self._parts.append(piece)
+        if self._sink is None:
+            self._parts.append(piece)
+        else:
+            if before < HEAD:
+                self._parts.append(piece[: HEAD - before])
+            self._sink(piece)
         return True
-
-    def _decode(self, data: bytes, index: int) -> Iterator[bytes]:
-        if index == len(self._layers):
-            yield data
-            return
-        for out in self._layers[index].decode(data):
-            yield from self._decode(out, index + 1)

@@ -38,10 +38,10 @@ from ._options import (
 from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from ._raw_response import AsyncStreamedAPIResponse, StreamedAPIResponse, raw_answer, raw_download
 from ._request import Uploads, build_request
-from ._response import is_event_stream, not_an_event_stream, parse_answer
+from ._response import is_binary, is_event_stream, not_an_event_stream, not_binary, parse_answer
 from ._secrets import Secret, install_log_filter
 from ._streaming import ChatStreamState, open_stream, release_deferred
-from ._transport import AsyncSender, RetryState, SyncSender, connection_error
+from ._transport import AsyncSender, RetryState, SyncSender
 from .errors import MeganovaError
 from .resources import (
     AsyncAudio,
@@ -349,20 +349,18 @@ class MegaNova(_BaseClient[httpx.Client]):
                 uploads.close()
 
     def _download(self, request: Request, target: FileTarget, options: CallOptions) -> Any:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written
+        """Send one call and write its (binary) answer to `target`, atomically (`_download.Sink`, checked
+        before anything is sent); the body is read by the sender like every answer. The bytes written
         (an `APIResponse` of them under `with_raw_response`)."""
-        http_request, retry = self._prepare(request, options)
-        response = self._sender.send(http_request, stream=True, state=retry, download=True)
         sink = Sink(target)
         try:
-            for piece in response.iter_bytes():
-                sink.write(piece)
-        except httpx.HTTPError as exc:
-            raise connection_error(exc, http_request) from None
+            http_request, retry = self._prepare(request, options)
+            response = self._sender.send(http_request, stream=False, state=retry, sink=sink)
+            if not is_binary(response):  # JSON or HTML: read into memory, never saved
+                raise not_binary(response)
+            return self._written(response, sink.commit())
         finally:
-            sink.close()
-            response.close()
-        return self._written(response, sink.written)
+            sink.discard()
 
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """Send one streamed call; its answer as a `stream_class` (a `ChatStream`) over the open body."""
@@ -372,7 +370,7 @@ class MegaNova(_BaseClient[httpx.Client]):
             response = self._sender.send(http_request, stream=True, state=retry)
             if not is_event_stream(response):  # its body was read by the sender
                 raise not_an_event_stream(response)
-            return response, open_stream(response)
+            return response, open_stream(response, self._options.max_response_bytes)
 
         def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
             self._sender.sleep(retry.after_error(exc))
@@ -443,20 +441,18 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
                 uploads.close()
 
     async def _download(self, request: Request, target: FileTarget, options: CallOptions) -> Any:
-        """Send one call and write its (binary) answer to `target` as it arrives; the bytes written
+        """Send one call and write its (binary) answer to `target`, atomically (`_download.Sink`, checked
+        before anything is sent); the body is read by the sender like every answer. The bytes written
         (an `APIResponse` of them under `with_raw_response`)."""
-        http_request, retry = self._prepare(request, options)
-        response = await self._sender.send(http_request, stream=True, state=retry, download=True)
         sink = Sink(target)
         try:
-            async for piece in response.aiter_bytes():
-                sink.write(piece)
-        except httpx.HTTPError as exc:
-            raise connection_error(exc, http_request) from None
+            http_request, retry = self._prepare(request, options)
+            response = await self._sender.send(http_request, stream=False, state=retry, sink=sink)
+            if not is_binary(response):  # JSON or HTML: read into memory, never saved
+                raise not_binary(response)
+            return self._written(response, sink.commit())
         finally:
-            sink.close()
-            await response.aclose()
-        return self._written(response, sink.written)
+            sink.discard()
 
     def _stream(self, request: Request, stream_class: Any, options: CallOptions) -> Any:
         """One streamed call, as a `stream_class` (an `AsyncChatStream`) not opened yet: the request is
@@ -467,7 +463,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
             response = await self._sender.send(http_request, stream=True, state=retry)
             if not is_event_stream(response):  # its body was read by the sender
                 raise not_an_event_stream(response)
-            return response, open_stream(response)
+            return response, open_stream(response, self._options.max_response_bytes)
 
         async def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
             await self._sender.sleep(retry.after_error(exc))
@@ -484,6 +480,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
 
     async def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`, or shared by `with_options`)."""
+        release_deferred()
         if self._owns_http:
             await self._http.aclose()
 

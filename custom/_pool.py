@@ -20,6 +20,8 @@ What holds, and why:
 - An async pool belongs to the event loop its connections were made in: under another running loop (a
   second `asyncio.run()`) the transport uses another pool, and forgets the ones of closed loops.
 - No cookie is ever kept (`NoCookies`): an API client gains nothing from them.
+- Connection integrity: bytes left on a connection after the end of an answer close that connection
+  (`close_if_trailing`); no call ever reads another call's answer.
 
 A user's own `http_client=` is used as given, never wrapped.
 """
@@ -95,6 +97,30 @@ class _Released:
             self._balancer.release(index)
 
 
+def _h11_of(stream: Any) -> Any:
+    """The h11 state machine of the connection an answer's body is read from (httpx's ResponseStream ->
+    httpcore's PoolByteStream -> HTTP11ConnectionByteStream -> HTTP11Connection), or None elsewhere
+    (HTTP/2, other insides)."""
+    inner = getattr(getattr(stream, "_httpcore_stream", None), "_stream", None)
+    return getattr(getattr(inner, "_connection", None), "_h11_state", None)
+
+
+def close_if_trailing(stream: Any) -> bool:
+    """At the end of a body read whole: when bytes follow the end of the answer on its connection (a
+    proxy that wrote the answer twice, a Content-Length shorter than what was sent), marks the
+    connection broken so that httpcore closes it instead of reusing it: the next call never reads those
+    bytes as its own answer. True when it did. (Bytes that arrive later are caught by httpcore itself:
+    it drops an idle connection that has become readable.)"""
+    h11 = _h11_of(stream)
+    try:
+        if h11 is None or not h11.trailing_data[0]:
+            return False
+        h11.send_failed()  # our_state ERROR: httpcore's _response_closed then closes the connection
+    except AttributeError:  # another h11
+        return False
+    return True
+
+
 class _SyncBody(httpx.SyncByteStream):
     def __init__(self, stream: httpx.SyncByteStream, release: _Released) -> None:
         self._stream = stream
@@ -108,6 +134,7 @@ class _SyncBody(httpx.SyncByteStream):
         except BaseException:
             self._release()
             raise
+        close_if_trailing(self._stream)
 
     def close(self) -> None:
         try:
@@ -129,6 +156,7 @@ class _AsyncBody(httpx.AsyncByteStream):
         except BaseException:
             self._release()
             raise
+        close_if_trailing(self._stream)
 
     async def aclose(self) -> None:
         try:

@@ -4,6 +4,8 @@ whose `parse()` reads it as the method would have; and under `with_streaming_res
 
 from __future__ import annotations
 
+import codecs
+import re
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -11,6 +13,7 @@ from typing import (
     Awaitable,
     Callable,
     Generic,
+    Iterable,
     Iterator,
     List,
     Optional,
@@ -20,6 +23,7 @@ from typing import (
 
 import httpx
 
+from ._body import Decoder
 from ._response import parse_answer, request_id_of, validation_error
 from .errors import MeganovaError
 
@@ -44,6 +48,72 @@ def raw_download(response: httpx.Response, written: int) -> APIResponse[int]:
 
 
 # --- with_streaming_response: the answer's body read lazily -------------------------------------------
+
+
+def _decoded(raws: Iterable[bytes], decoder: Decoder) -> Iterator[bytes]:
+    for raw in raws:
+        yield from decoder.decode(raw)
+    yield from decoder.flush()
+
+
+class _Text:
+    """Bytes to text, incrementally, in the answer's charset (UTF-8 when it names none or an unknown one)."""
+
+    __slots__ = ("_decoder",)
+
+    def __init__(self, response: httpx.Response) -> None:
+        try:
+            factory = codecs.getincrementaldecoder(response.charset_encoding or "utf-8")
+        except LookupError:
+            factory = codecs.getincrementaldecoder("utf-8")
+        self._decoder = factory(errors="replace")
+
+    def decode(self, piece: bytes) -> str:
+        return str(self._decoder.decode(piece))
+
+    def flush(self) -> str:
+        return str(self._decoder.decode(b"", True))
+
+
+_LINE_END = re.compile("(\r\n|\r|\n)")
+
+
+class _Lines:
+    """Text to lines (LF, CRLF or CR ends, split across pieces too), without their ends."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> List[str]:
+        text = self._pending + text
+        parts = _LINE_END.split(text)  # line, end, line, end, ..., the rest
+        self._pending = parts.pop()
+        if parts and parts[-1] == "\r":  # its LF may come in the next piece
+            parts.pop()
+            self._pending = parts.pop() + "\r" + self._pending
+        return parts[0::2]
+
+    def flush(self) -> List[str]:
+        pending, self._pending = self._pending, ""
+        return [line for line in _LINE_END.split(pending)[0::2] if line] if pending else []
+
+
+def _chunks(pieces: Iterable[bytes], size: Optional[int]) -> Iterator[bytes]:
+    """`pieces` as they are (none empty), or re-cut to `size` bytes each (the last may be shorter)."""
+    if not size:
+        yield from (piece for piece in pieces if piece)
+        return
+    buffer = b""
+    for piece in pieces:
+        buffer += piece
+        while len(buffer) >= size:
+            yield buffer[:size]
+            buffer = buffer[size:]
+    if buffer:
+        yield buffer
+
 
 T = TypeVar("T")
 
@@ -106,25 +176,35 @@ class StreamedAPIResponse(_StreamedBase[T]):
     body's pieces wait at most the client's `timeout` each (as a stream's)."""
 
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
-        """The body's bytes (decoded from gzip), as they arrive."""
+        """The body's bytes (decoded by the one body reader, `_body.Decoder`: gzip, deflate, stacked, in
+        bounded steps), as they arrive; in pieces of `chunk_size` bytes when given."""
+        response = self.http_response
+        if getattr(response, "_content", None) is not None:
+            yield from _chunks([response.content], chunk_size)
+            return
+        decoder = Decoder(response.headers)
         try:
-            yield from self.http_response.iter_bytes(chunk_size)
+            yield from _chunks(_decoded(response.iter_raw(), decoder), chunk_size)
         except httpx.HTTPError as exc:
             raise self._failed(exc) from None
 
     def iter_text(self, chunk_size: Optional[int] = None) -> Iterator[str]:
-        """The body as text, as it arrives."""
-        try:
-            yield from self.http_response.iter_text(chunk_size)
-        except httpx.HTTPError as exc:
-            raise self._failed(exc) from None
+        """The body as text, as it arrives (from `iter_bytes`)."""
+        text = _Text(self.http_response)
+        for piece in self.iter_bytes(chunk_size):
+            out = text.decode(piece)
+            if out:
+                yield out
+        tail = text.flush()
+        if tail:
+            yield tail
 
     def iter_lines(self) -> Iterator[str]:
         """The body's lines (without their line ends), as they arrive: an event stream's `data: ...` lines."""
-        try:
-            yield from self.http_response.iter_lines()
-        except httpx.HTTPError as exc:
-            raise self._failed(exc) from None
+        lines = _Lines()
+        for text in self.iter_text():
+            yield from lines.feed(text)
+        yield from lines.flush()
 
     def read(self) -> bytes:
         """The whole body (at most `max_response_bytes`, decoded)."""
@@ -169,28 +249,51 @@ class AsyncStreamedAPIResponse(_StreamedBase[T]):
     `iter_text()`, `iter_lines()` (async iterators), `await read()`, `await parse()`."""
 
     async def iter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
-        """The body's bytes (decoded from gzip), as they arrive."""
-        try:
-            async for piece in self.http_response.aiter_bytes(chunk_size):
+        """The body's bytes (decoded by the one body reader, `_body.Decoder`, in bounded steps), as they
+        arrive; in pieces of `chunk_size` bytes when given."""
+        response = self.http_response
+        if getattr(response, "_content", None) is not None:
+            for piece in _chunks([response.content], chunk_size):
                 yield piece
+            return
+        decoder = Decoder(response.headers)
+        buffer = b""
+        try:
+            async for raw in response.aiter_raw():
+                for piece in decoder.decode(raw):
+                    if not chunk_size:
+                        yield piece
+                        continue
+                    buffer += piece
+                    while len(buffer) >= chunk_size:
+                        yield buffer[:chunk_size]
+                        buffer = buffer[chunk_size:]
+            for piece in decoder.flush():
+                buffer += piece
         except httpx.HTTPError as exc:
             raise self._failed(exc) from None
+        for piece in _chunks([buffer], chunk_size):
+            yield piece
 
     async def iter_text(self, chunk_size: Optional[int] = None) -> AsyncIterator[str]:
-        """The body as text, as it arrives."""
-        try:
-            async for piece in self.http_response.aiter_text(chunk_size):
-                yield piece
-        except httpx.HTTPError as exc:
-            raise self._failed(exc) from None
+        """The body as text, as it arrives (from `iter_bytes`)."""
+        text = _Text(self.http_response)
+        async for piece in self.iter_bytes(chunk_size):
+            out = text.decode(piece)
+            if out:
+                yield out
+        tail = text.flush()
+        if tail:
+            yield tail
 
     async def iter_lines(self) -> AsyncIterator[str]:
         """The body's lines (without their line ends), as they arrive."""
-        try:
-            async for line in self.http_response.aiter_lines():
+        lines = _Lines()
+        async for text in self.iter_text():
+            for line in lines.feed(text):
                 yield line
-        except httpx.HTTPError as exc:
-            raise self._failed(exc) from None
+        for line in lines.flush():
+            yield line
 
     async def read(self) -> bytes:
         """The whole body (at most `max_response_bytes`, decoded)."""

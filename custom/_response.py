@@ -14,7 +14,14 @@ from typing import Any, Optional, TypeVar
 import httpx
 
 from ._secrets import Secrets, scrub, secrets_of
-from .errors import APIResponseValidationError
+from .errors import (
+    APIError,
+    APIResponseValidationError,
+    ErrorInfo,
+    MeganovaError,
+    api_error,
+    status_of_error_event,
+)
 
 T = TypeVar("T")
 
@@ -87,6 +94,8 @@ def parse_answer(cast_to: Any, response: httpx.Response, strict: bool = False, u
     """A successful answer as `cast_to`: a generated model (or its field `unwrap`), `bytes` (the body)
     or `str` (its text)."""
     if cast_to is bytes:
+        if not is_binary(response):
+            raise not_binary(response)
         return response.content
     if cast_to is str:
         return response.text
@@ -124,3 +133,51 @@ def is_sse_content_type(response: httpx.Response) -> bool:
     """Whether the answer says it is an event stream (`text/event-stream`, any parameters)."""
     content_type: str = response.headers.get("content-type", "")
     return content_type[:17].lower() == "text/event-stream"
+
+
+def is_binary(response: httpx.Response) -> bool:
+    """Whether a binary answer (audio, an image) is one: its content type is neither JSON nor HTML."""
+    content_type = response.headers.get("content-type", "").lower()
+    return "json" not in content_type and "html" not in content_type
+
+
+def not_binary(response: httpx.Response) -> MeganovaError:
+    """The error a binary answer that is JSON or HTML stands for (its body must have been read): the
+    `APIError` its `error` object describes, else an `APIResponseValidationError`; never audio or an image."""
+    body = _body_for_error(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        error = {"message": error}
+    secrets = secrets_of_answer(response)
+    if isinstance(error, dict):
+        info = ErrorInfo(
+            str(error.get("message") or "The server answered an error instead of the binary answer."),
+            type=None if error.get("type") is None else str(error.get("type")),
+            code=None if error.get("code") is None else str(error.get("code")),
+            param=None if error.get("param") is None else str(error.get("param")),
+            body=body,
+        )
+        api: APIError = api_error(
+            status_of_error_event(error), info, request_id=request_id_of(response), secrets=secrets
+        )
+        return api
+    return validation_error(
+        f"Asked for a binary answer (audio, an image), the server answered "
+        f"{response.headers.get('content-type')}; it was not returned or saved.",
+        response,
+        body,
+    )
+
+
+def redirect_error(response: httpx.Response) -> APIError:
+    """The error for a 3xx answer: the SDK's pool does not follow redirects, and only a 2xx is a success."""
+    location = scrub(response.headers.get("location"), secrets_of_answer(response))
+    where = f" to {location}" if location else " (no Location)"
+    error = APIError(
+        f"HTTP {response.status_code}: the server redirected{where}; redirects are not followed. "
+        "Check base_url (a proxy or an old URL?).",
+        status=response.status_code,
+        request_id=scrub(request_id_of(response), secrets_of_answer(response)),
+        body=scrub(_body_for_error(response), secrets_of_answer(response)),
+    )
+    return error

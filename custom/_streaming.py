@@ -20,8 +20,11 @@ Rules (one place, both clients):
   HTTP/1.1 connection of httpcore with an uncompressed body; then the response is closed, and a body that
   has not ended by then closes its connection. The `done` chunk is handed out after that; the loop ends at
   `[DONE]` whatever the server does next (`: ping` comments forever included).
-- Memory: one SSE line or one event's data may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`);
-  past it `APIResponseValidationError` is raised and the connection closed.
+- Memory: the body is read raw and decoded by the one body reader (`_body.Decoder`: gzip, deflate,
+  stacked, in steps of at most 1 MiB, so no read inflates past that); one SSE line or one event's data
+  may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`) or `max_response_bytes` when smaller (the
+  limit counts per event in a stream), counted after decoding: past it
+  `APIResponseValidationError` is raised and the connection closed (a gzip bomb included).
 - Time: `timeout=` bounds each silence of the server, i.e. each socket read (the wait for the headers,
   then each wait between two pieces of the body); a stream that keeps sending is never cut by it. A silence
   longer than that raises `APITimeoutError` (sent again first if no chunk was handed out yet and retries
@@ -77,8 +80,9 @@ from typing import (
 import attrs
 import httpx
 
+from ._body import Decoder
 from ._secrets import Secrets, as_secrets, scrub, secrets_of
-from ._sse import ServerSentEvent, SSEDecoder
+from ._sse import MAX_EVENT_BYTES, ServerSentEvent, SSEDecoder
 from ._transport import cause_of, connection_error
 from .errors import (
     APIConnectionError,
@@ -188,13 +192,18 @@ class ChatStreamState:
     """Turns the bytes of a chat stream into `ChatStreamChunk`s, and remembers enough to rebuild the
     whole answer. Pure: no I/O."""
 
-    def __init__(self, request_id: Optional[str], secrets: Union[Secrets, str, None] = None) -> None:
+    def __init__(
+        self,
+        request_id: Optional[str],
+        secrets: Union[Secrets, str, None] = None,
+        max_event_bytes: int = MAX_EVENT_BYTES,
+    ) -> None:
         self.request_id = request_id
         self.finished = False
         self.usage: Optional[TokenUsage] = None
         self.choices: Dict[int, _Choice] = {}
         self.head: Dict[str, Any] = {}
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(max_event_bytes)
         self._secrets = as_secrets(secrets)
         self._finished: Set[int] = set()
         """The choices whose finish_reason was handed out (each is said once)."""
@@ -428,10 +437,12 @@ class ChatStreamState:
         return chunk
 
 
-def open_stream(response: httpx.Response) -> ChatStreamState:
-    """The state for reading `response`'s event stream: its request id, and the secrets its request
-    carries (scrubbed from every error)."""
-    return ChatStreamState(response.headers.get("x-request-id"), secrets_of(response.request))
+def open_stream(response: httpx.Response, max_response_bytes: int = MAX_EVENT_BYTES) -> ChatStreamState:
+    """The state for reading `response`'s event stream: its request id, the secrets its request
+    carries (scrubbed from every error), and `max_response_bytes` counted per event (within
+    `MAX_EVENT_BYTES`)."""
+    limit = min(MAX_EVENT_BYTES, max_response_bytes)
+    return ChatStreamState(response.headers.get("x-request-id"), secrets_of(response.request), limit)
 
 
 Reopen = Callable[[httpx.HTTPError], Tuple[httpx.Response, ChatStreamState]]
@@ -459,30 +470,45 @@ class _Body:
     """One response being read, and the iterator of its body once started. Registered in `_OPEN` until
     closed: httpx's half-read body generators stay reachable, so the GC never finalizes them."""
 
-    __slots__ = ("identity", "pieces", "response")
+    __slots__ = ("decoder", "identity", "pieces", "response")
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
         self.pieces: Any = None
-        encoding = response.headers.get("content-encoding")
-        self.identity = not encoding or encoding.lower() == "identity"
+        self.decoder = Decoder(response.headers)
+        self.identity = self.decoder.identity
         """Whether the body is read as sent (then bytes after [DONE] may be drained)."""
         _OPEN.add(self)
 
     def iterate(self) -> Iterator[bytes]:
-        """The body's pieces, as they arrive (decompressed if it was compressed)."""
+        """The body's pieces, as they arrive (decoded by the one body reader, `_body.Decoder`, in steps
+        of at most `_body.STEP` bytes: never with httpx's `iter_bytes`, which inflates a piece whole)."""
         response = self.response
         # uncompressed: the byte stream itself, one layer less per piece, and we decide when it is closed
-        self.pieces = iter(response.stream) if self.identity else response.iter_bytes()  # type: ignore[arg-type]
+        self.pieces = iter(response.stream) if self.identity else self._decoded()  # type: ignore[arg-type]
         return self.pieces  # type: ignore[no-any-return]
+
+    def _decoded(self) -> Iterator[bytes]:
+        decoder = self.decoder
+        for raw in self.response.iter_raw():
+            yield from decoder.decode(raw)
+        yield from decoder.flush()
 
     def aiterate(self) -> AsyncIterator[bytes]:
         response = self.response
         if self.identity:
             self.pieces = response.stream.__aiter__()  # type: ignore[union-attr]
         else:
-            self.pieces = response.aiter_bytes()
+            self.pieces = self._adecoded()
         return self.pieces  # type: ignore[no-any-return]
+
+    async def _adecoded(self) -> AsyncIterator[bytes]:
+        decoder = self.decoder
+        async for raw in self.response.aiter_raw():
+            for piece in decoder.decode(raw):
+                yield piece
+        for piece in decoder.flush():
+            yield piece
 
     def close(self) -> None:
         _OPEN.discard(self)

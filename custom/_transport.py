@@ -9,10 +9,18 @@ Bounds on what a server can make a non-streamed call do:
   passes. `timeout=0` raises `APITimeoutError` at once. With your own `http_client=` the deadline is
   checked between body pieces only. A stream's body is not bounded by it (there `timeout` is the
   longest silence between chunks).
-- Memory: a body is read in pieces, counted after decoding (gzip, ...), up to `max_response_bytes`
-  (64 MiB by default); past it the connection is closed and the call fails, not retried: a 2xx with
-  `APIResponseValidationError`, an error answer with its status's `APIError` holding the start of the
-  body. A `text/event-stream` answer to a non-streamed call is refused unread.
+  A download (`<method>_to_file`) is read here too, within the same deadline.
+- Memory (one body reader, `_body.py`, for every answer): a body is read raw (`iter_raw`) and decoded
+  (gzip, deflate, stacked) in steps of at most 1 MiB, counted after decoding, up to `max_response_bytes`
+  (64 MiB by default; a download too, written to its temporary file as it arrives); past it the
+  connection is closed and the call fails, not retried: a 2xx with `APIResponseValidationError`, an
+  error answer with its status's `APIError` holding the start of the body. A `text/event-stream`
+  answer to a non-streamed call is refused unread.
+- Success: only a 2xx. A 3xx (redirects are not followed) raises `APIError` naming its Location; a
+  binary answer (audio, an image) whose content type is JSON or HTML raises the error it carries.
+- Failures: every transport failure ends here as a `MeganovaError` (`connection_error`,
+  `protocol_failure`), h11/httpcore protocol errors included; one raised while the request was being
+  sent (a file that changed size) is not retried, since the server got part of a body.
 - Secrets: every secret of the client (`_secrets.py`: its key, a Studio agent's key in the path, proxy
   credentials), echoed anywhere by the server or quoted by httpx, is scrubbed from errors and log lines:
   each error is built from the request, which carries them (`secrets_of`). A connection error keeps its
@@ -31,10 +39,18 @@ import httpx
 
 from . import _deadline
 from ._body import HEAD, BodyReader
+from ._download import Sink
 from ._logging import logger, redact_headers
 from ._options import ClientOptions
 from ._request import ensure_idempotency_key
-from ._response import is_event_stream, is_sse_content_type, request_id_of, validation_error
+from ._response import (
+    is_binary,
+    is_event_stream,
+    is_sse_content_type,
+    redirect_error,
+    request_id_of,
+    validation_error,
+)
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
 from ._secrets import Secrets, carry, scrub, secrets_of
 from ._wait import retry_fits
@@ -68,6 +84,25 @@ def cause_of(exc: BaseException, request: httpx.Request) -> Optional[BaseExcepti
     exc.__context__ = None
     exc.__suppress_context__ = True
     return exc
+
+
+def is_protocol_error(exc: BaseException) -> bool:
+    """Whether `exc` is an h11 or httpcore error that httpx did not map (h11's `LocalProtocolError`
+    for a request body longer or shorter than its declared Content-Length, say)."""
+    return any(cls.__module__.split(".")[0] in ("h11", "httpcore") for cls in type(exc).__mro__)
+
+
+def protocol_failure(exc: BaseException, request: httpx.Request) -> MeganovaError:
+    """The `MeganovaError` for an unmapped h11/httpcore error (`is_protocol_error`); never retried."""
+    secrets = secrets_of(request)
+    where = f" ({request.method} {scrub(str(request.url.copy_with(query=None)), secrets)})"
+    detail = scrub(str(exc) or type(exc).__name__, secrets)
+    if "Content-Length" in detail and type(exc).__name__ == "LocalProtocolError":
+        return MeganovaError(
+            "The request body was not as long as declared (a file that changed size while it was sent?): "
+            f"{detail}. It was not sent again.{where}"
+        )
+    return APIConnectionError(f"HTTP protocol error: {type(exc).__name__}: {detail}. It was not sent again.{where}")
 
 
 class RetryState:
@@ -132,9 +167,14 @@ class RetryState:
         """None when `response` is the answer; else seconds to wait before a retry. Raises a mapped
         `APIError` for an error answer that is not retried (its body must have been read)."""
         status = response.status_code
-        if status < 400:
+        if 200 <= status < 300:
             self._log(response)
             return None
+        if status < 400:  # a redirect: our pool does not follow them, and only a 2xx is a success
+            self._log(response)
+            if not self.raise_for_status:
+                return None
+            raise redirect_error(response)
         headers = response.headers
         retry_after = parse_retry_after(headers)
         if self.retries < self.max_retries and is_retryable_status(status, headers):
@@ -183,12 +223,19 @@ class RetryState:
             )
 
 
-def _must_read(response: httpx.Response, stream: bool, download: bool = False) -> bool:
+def _must_read(response: httpx.Response, stream: bool, unread: bool = False) -> bool:
     """Whether the body is read inside the retry loop: always, but for a successful event stream (or
-    any successful body, for a download written to a file as it arrives)."""
-    if response.status_code >= 400:
+    any successful body, with `unread`: `with_streaming_response`, read later through `_body`)."""
+    if not 200 <= response.status_code < 300:
         return True
-    return not (download or (stream and is_event_stream(response)))
+    return not (unread or (stream and is_event_stream(response)))
+
+
+def _sink_for(response: httpx.Response, sink: Optional[Sink]) -> Optional[Sink]:
+    """Where the body goes: a download's file for a successful binary answer; else memory (None)."""
+    if sink is None or not 200 <= response.status_code < 300 or not is_binary(response):
+        return None
+    return sink
 
 
 def _refused(response: httpx.Response, stream: bool, state: RetryState) -> bool:
@@ -233,11 +280,18 @@ class SyncSender:
         self.sleep = sleep
 
     def send(
-        self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None, download: bool = False
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool,
+        state: Optional[RetryState] = None,
+        sink: Optional[Sink] = None,
+        download: bool = False,
     ) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful event stream is left
-        unread (with `download`, any successful body). `state`: a call's own retry bookkeeping (one
-        already tried, or one that returns error answers)."""
+        unread (with `download`, any successful body: `with_streaming_response`); with `sink`, a
+        successful binary body is written there (else read). `state`: a call's own retry bookkeeping
+        (one already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
@@ -246,18 +300,24 @@ class SyncSender:
             response: Optional[httpx.Response] = None
             failure: Optional[httpx.HTTPError] = None
             deadline = _Deadline(budget)
+            if sink is not None:
+                sink.restart()  # what a failed attempt wrote is dropped
             try:
                 response = self.http.send(request, stream=True)
                 if _refused(response, stream, state):
                     response.close()
                     raise state.event_stream_refused(response)
                 if _must_read(response, stream, download):
-                    self._read(response, state, deadline)
+                    self._read(response, state, deadline, _sink_for(response, sink))
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__
-            except BaseException:  # KeyboardInterrupt, a MeganovaError raised above: the connection is not reused
+            except (
+                BaseException
+            ) as exc:  # KeyboardInterrupt, a MeganovaError raised above: the connection is not reused
                 if response is not None:
                     response.close()
+                if is_protocol_error(exc):
+                    raise protocol_failure(exc, request) from None
                 raise
             finally:
                 deadline.end()
@@ -273,13 +333,15 @@ class SyncSender:
             response.close()
             self.sleep(wait)
 
-    def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
-        """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""
-        reader = BodyReader(response.headers, self.options.max_response_bytes)
+    def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]) -> None:
+        """Reads the body (decoded) into `response` (or `sink`), within `max_response_bytes` and the deadline."""
+        reader = BodyReader(response.headers, self.options.max_response_bytes, None if sink is None else sink.write)
         content: Optional[bytes] = getattr(response, "_content", None)
         if content is not None:  # built with its body in memory (a mock)
             if len(content) > reader.limit:
                 raise state.too_large(response, content[:HEAD], reader.limit)
+            if sink is not None:
+                sink.write(content)
             return
         for raw in response.iter_raw():
             if not reader.feed(raw):
@@ -307,11 +369,18 @@ class AsyncSender:
         self.sleep = sleep
 
     async def send(
-        self, request: httpx.Request, *, stream: bool, state: Optional[RetryState] = None, download: bool = False
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool,
+        state: Optional[RetryState] = None,
+        sink: Optional[Sink] = None,
+        download: bool = False,
     ) -> httpx.Response:
         """The answer to `request` after retries; with `stream`, a successful event stream is left
-        unread (with `download`, any successful body). `state`: a call's own retry bookkeeping (one
-        already tried, or one that returns error answers)."""
+        unread (with `download`, any successful body: `with_streaming_response`); with `sink`, a
+        successful binary body is written there (else read). `state`: a call's own retry bookkeeping
+        (one already tried, or one that returns error answers)."""
         state = state or RetryState(request, self.options)
         budget = _deadline.budget_of(request)
         if budget is not None and budget <= 0:
@@ -320,18 +389,22 @@ class AsyncSender:
             response: Optional[httpx.Response] = None
             failure: Optional[httpx.HTTPError] = None
             deadline = _Deadline(budget)
+            if sink is not None:
+                sink.restart()  # what a failed attempt wrote is dropped
             try:
                 response = await self.http.send(request, stream=True)
                 if _refused(response, stream, state):
                     await response.aclose()
                     raise state.event_stream_refused(response)
                 if _must_read(response, stream, download):
-                    await self._read(response, state, deadline)
+                    await self._read(response, state, deadline, _sink_for(response, sink))
             except httpx.HTTPError as exc:
                 failure = exc  # handled below, outside this block: an error raised for it has no __context__
-            except BaseException:  # a cancelled task, a MeganovaError raised above: the connection is not reused
+            except BaseException as exc:  # a cancelled task, a MeganovaError raised above: the connection is not reused
                 if response is not None:
                     await response.aclose()
+                if is_protocol_error(exc):
+                    raise protocol_failure(exc, request) from None
                 raise
             finally:
                 deadline.end()
@@ -347,13 +420,17 @@ class AsyncSender:
             await response.aclose()
             await self.sleep(wait)
 
-    async def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
-        """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""
-        reader = BodyReader(response.headers, self.options.max_response_bytes)
+    async def _read(
+        self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]
+    ) -> None:
+        """Reads the body (decoded) into `response` (or `sink`), within `max_response_bytes` and the deadline."""
+        reader = BodyReader(response.headers, self.options.max_response_bytes, None if sink is None else sink.write)
         content: Optional[bytes] = getattr(response, "_content", None)
         if content is not None:  # built with its body in memory (a mock)
             if len(content) > reader.limit:
                 raise state.too_large(response, content[:HEAD], reader.limit)
+            if sink is not None:
+                sink.write(content)
             return
         async for raw in response.aiter_raw():
             if not reader.feed(raw):

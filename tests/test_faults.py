@@ -1,6 +1,7 @@
 """The fault matrix, over real TCP on loopback against `meganova.testing.MockServer`.
 
-Each scenario scripts the server, then runs one operation (`chat.create`, `chat.stream`, `models.list`)
+Each scenario scripts the server, then runs one operation (`chat.create`, `chat.stream`, `models.list`,
+the binary `audio.tts` and the download `audio.tts_to_file`, which must leave no file but a whole answer)
 on the sync or the async client and asserts the exact outcome: the exception class (or success), how
 many attempts reached the server (and left the client), that every retry of a POST carried the same
 Idempotency-Key, and that nothing was retried that must not be. The suite prints a one-line summary.
@@ -13,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import shutil
 import socket
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import attrs
@@ -24,12 +28,14 @@ import pytest
 from meganova import AsyncMegaNova, MegaNova
 from meganova.errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
     InternalServerError,
+    MeganovaError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -37,10 +43,16 @@ from meganova.errors import (
 )
 from meganova.testing import MockServer
 
-OPS = ("create", "stream", "list")
+OPS = ("create", "stream", "list", "tts", "download")
 TIMEOUT = httpx.Timeout(0.75, connect=0.75)
 MAX_RETRIES = 2
-PATHS = {"create": "/v1/chat/completions", "stream": "/v1/chat/completions", "list": "/v1/models"}
+PATHS = {
+    "create": "/v1/chat/completions",
+    "stream": "/v1/chat/completions",
+    "list": "/v1/models",
+    "tts": "/v1/audio/speech",
+    "download": "/v1/audio/speech",
+}
 
 Outcome = Tuple[Optional[type], Optional[int]]  # (exception class or None for success, attempts)
 
@@ -110,7 +122,26 @@ SCENARIOS = [
     Scenario("drop mid-body beyond max_retries", [{"drop_after_bytes": 40, "times": 3}], same((APIConnectionError, 3))),
     Scenario("drop mid-stream after 3 events", [{"drop_after_events": 3}], {"stream": (APIConnectionError, 1)}),
     Scenario("stall before headers, then success", [{"delay": 1.5}], same((None, 2))),
-    Scenario("stall before headers beyond max_retries", [{"delay": 1.5, "times": 3}], {"create": (APITimeoutError, 3)}),
+    Scenario(
+        "stall before headers beyond max_retries",
+        [{"delay": 1.5, "times": 3}],
+        same((APITimeoutError, 3), ("create", "tts", "download")),
+    ),
+    Scenario(
+        "302 redirect (not followed)",
+        [{"status": 302, "headers": {"Location": "https://elsewhere.example/v1"}, "body": ""}],
+        same((APIError, 1)),
+    ),
+    Scenario(
+        "JSON error object on a 200 binary answer",
+        [{"status": 200, "body": {"error": {"message": "quota", "type": "rate_limit_error"}}}],
+        same((RateLimitError, 1), ("tts", "download")),
+    ),
+    Scenario(
+        "HTML page on a 200 binary answer",
+        [{"status": 200, "body": "<html>login</html>", "content_type": "text/html"}],
+        same((APIResponseValidationError, 1), ("tts", "download")),
+    ),
     Scenario("stall between stream chunks", [{"chunk_delay": 1.5}], {"stream": (APITimeoutError, 1)}),
     Scenario("empty 200 stream", [{"fault": "empty_stream"}], {"stream": (APIConnectionError, 1)}),
     Scenario("stream without [DONE] after finish_reason", [{"fault": "no_done"}], {"stream": (None, 1)}),
@@ -155,6 +186,26 @@ def closed_port() -> int:
 
 MESSAGES = [{"role": "user", "content": "Tell me about Neon Harbor tonight."}]
 MODEL = "meganova-ai/manta-flash-1.0"
+SPEECH = {"input": "Neon Harbor tonight.", "model": "hexgrad/Kokoro-82M", "voice": "af_heart", "response_format": "wav"}
+
+
+def _download_target() -> Path:
+    return Path(tempfile.mkdtemp(prefix="fault-download-")) / "speech.wav"
+
+
+def _downloaded(target: Path, written: int) -> bytes:
+    """The file a download wrote, checked: only it in its directory, as long as said."""
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+    data = target.read_bytes()
+    assert len(data) == written
+    shutil.rmtree(target.parent)
+    return data
+
+
+def _no_file_left(target: Path) -> None:
+    """After a failed download: nothing at all in the target's directory (no partial, no temporary file)."""
+    assert list(target.parent.iterdir()) == []
+    shutil.rmtree(target.parent)
 
 
 def run_sync(op: str, base_url: str, attempts: List[str], waits: List[float]) -> Any:
@@ -168,6 +219,15 @@ def run_sync(op: str, base_url: str, attempts: List[str], waits: List[float]) ->
                 return client.chat.create(model=MODEL, messages=MESSAGES).choices[0].message.content
             if op == "stream":
                 return "".join(chunk.delta for chunk in client.chat.stream(model=MODEL, messages=MESSAGES))
+            if op == "tts":
+                return client.audio.tts(**SPEECH)
+            if op == "download":
+                target = _download_target()
+                try:
+                    return _downloaded(target, client.audio.tts_to_file(target, **SPEECH))
+                except MeganovaError:
+                    _no_file_left(target)
+                    raise
             return [m.id for m in client.models.list()]
         finally:
             http.close()
@@ -192,6 +252,15 @@ def run_async(op: str, base_url: str, attempts: List[str], waits: List[float]) -
                 if op == "stream":
                     stream = await client.chat.stream(model=MODEL, messages=MESSAGES)
                     return "".join([chunk.delta async for chunk in stream])
+                if op == "tts":
+                    return await client.audio.tts(**SPEECH)
+                if op == "download":
+                    target = _download_target()
+                    try:
+                        return _downloaded(target, await client.audio.tts_to_file(target, **SPEECH))
+                    except MeganovaError:
+                        _no_file_left(target)
+                        raise
                 return [m.id for m in await client.models.list()]
             finally:
                 await http.aclose()
@@ -204,6 +273,8 @@ def expected_result(server: MockServer, op: str) -> Any:
     headers = {"Authorization": "Bearer test"}
     if op == "list":
         return [m["id"] for m in httpx.get(server.url + "/models", headers=headers).json()["data"]]
+    if op in ("tts", "download"):
+        return httpx.post(server.url + "/audio/speech", json=SPEECH, headers=headers).content
     body = {"model": MODEL, "messages": MESSAGES}
     return httpx.post(server.url + "/chat/completions", json=body, headers=headers).json()["choices"][0]["message"][
         "content"

@@ -15,9 +15,14 @@ parsers behind them (error bodies, Retry-After, the key scrubber) have propertie
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gzip
 import json
 import math
 import os
+import tempfile
+import zlib
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import httpx
@@ -284,12 +289,32 @@ def answers(draw: Any) -> Answer:
             body = json.dumps(draw(error_shapes)).encode()
         else:
             body = draw(st.binary(max_size=200))
+        if draw(st.integers(0, 5)) == 0:  # encoded (stacked too), or claiming to be and not
+            encoding = draw(st.sampled_from(["gzip", "deflate", "gzip, gzip", "deflate, gzip", "br"]))
+            headers["content-encoding"] = encoding
+            if draw(st.booleans()):
+                for name in reversed([e.strip() for e in encoding.split(",")]):
+                    body = gzip.compress(body) if name == "gzip" else zlib.compress(body) if name == "deflate" else body
         cut = draw(st.integers(0, len(body)))
         pieces = [body[:cut], body[cut:]]
     return Answer(status, headers, pieces, error)
 
 
-OPERATIONS = ["create", "stream", "list", "get", "summary", "balance"]
+OPERATIONS = ["create", "stream", "list", "get", "summary", "balance", "tts", "download", "transcribe"]
+DOWNLOADS = Path(tempfile.mkdtemp(prefix="meganova-fuzz-"))
+SPEECH = {"input": "Hi", "model": "m", "voice": "v"}
+
+
+def _download_started() -> Path:
+    target = DOWNLOADS / "speech.wav"
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    return target
+
+
+def _download_failed() -> None:
+    """A download that failed left nothing: no partial file, no temporary file."""
+    assert list(DOWNLOADS.iterdir()) == []
 
 
 def _call_sync(client: MegaNova, op: str) -> Any:
@@ -305,6 +330,17 @@ def _call_sync(client: MegaNova, op: str) -> Any:
         return client.models.get("meganova-ai/manta-flash-1.0")
     if op == "summary":
         return client.usage.summary(from_="2025-11-01T00:00:00Z", to="2025-11-02T00:00:00Z", group_by="day")
+    if op == "tts":
+        return client.audio.tts(**SPEECH)
+    if op == "download":
+        target = _download_started()
+        try:
+            return client.audio.tts_to_file(target, **SPEECH)
+        except MeganovaError:
+            _download_failed()
+            raise
+    if op == "transcribe":
+        return client.audio.transcribe(b"RIFF" + bytes(64), filename="a.wav")
     return client.billing.get_balance()
 
 
@@ -321,6 +357,17 @@ async def _call_async(client: AsyncMegaNova, op: str) -> Any:
         return await client.models.get("meganova-ai/manta-flash-1.0")
     if op == "summary":
         return await client.usage.summary(from_="2025-11-01T00:00:00Z", to="2025-11-02T00:00:00Z")
+    if op == "tts":
+        return await client.audio.tts(**SPEECH)
+    if op == "download":
+        target = _download_started()
+        try:
+            return await client.audio.tts_to_file(target, **SPEECH)
+        except MeganovaError:
+            _download_failed()
+            raise
+    if op == "transcribe":
+        return await client.audio.transcribe(b"RIFF" + bytes(64), filename="a.wav")
     return await client.billing.get_balance()
 
 
@@ -398,7 +445,7 @@ def server() -> Iterator[MockServer]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    op=st.sampled_from(["create", "stream", "list"]),
+    op=st.sampled_from(["create", "stream", "list", "tts", "download", "transcribe"]),
     status=st.sampled_from([200, 400, 429, 500, 502, 520]),
     body=st.one_of(st.binary(max_size=80), mutated(CHAT_RESPONSE).map(lambda d: json.dumps(d).encode())),
     content_type=st.sampled_from(["application/json", "text/event-stream", "text/html"]),

@@ -336,11 +336,21 @@ def test_tts_streams_into_a_file(call: Any, server: MockServer, tmp_path: Path) 
     assert call(
         lambda c: c.audio.tts_to_file(tmp_path / "retried.wav", "Welcome.", model="m", voice="v", response_format="wav")
     ) == len(whole)
+    server.enqueue(drop_after_bytes=2000)  # a body cut short is read again, like any answer (same Idempotency-Key)
+    assert call(
+        lambda c: c.audio.tts_to_file(tmp_path / "cut.wav", "Welcome.", model="m", voice="v", response_format="wav")
+    ) == len(whole)
+    good = (tmp_path / "cut.wav").read_bytes()
+    assert len(good) == len(whole) and good[:4] == b"RIFF"
     server.enqueue(drop_after_bytes=2000)
     with pytest.raises(APIConnectionError):
         call(
-            lambda c: c.audio.tts_to_file(tmp_path / "cut.wav", "Welcome.", model="m", voice="v", response_format="wav")
+            lambda c: c.audio.tts_to_file(
+                tmp_path / "cut.wav", "Welcome.", model="m", voice="v", response_format="wav", max_retries=0
+            )
         )
+    assert (tmp_path / "cut.wav").read_bytes() == good  # the good file is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.wav", "cut.wav", "retried.wav", "welcome.wav"]
 
 
 def test_openai_shaped_streams_left_early_are_released_at_once(server: MockServer) -> None:
