@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import attrs
 import httpx
 
 from ._download import FileTarget, Sink
 from ._logging import setup_logging
+from ._middleware import Middleware, check_middleware
 from ._options import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -121,12 +122,14 @@ class _BaseClient(Generic[HttpT]):
         strict_response_validation: bool = False,
         send_api_key: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        middleware: Optional[Sequence[Middleware]] = None,
     ) -> None:
         """`api_key` falls back to MEGANOVA_API_KEY and `base_url` to MEGANOVA_BASE_URL, then production.
         `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `max_retries` counts retries after
         the first attempt. `http_client` is used as given (you close it), with our headers and retries.
         `strict_response_validation=True` checks every field of an answer when it arrives (by default a
-        field is checked when read, and an optional one that does not match reads as None)."""
+        field is checked when read, and an optional one that does not match reads as None).
+        `middleware`: callables run around each HTTP attempt, inside the retry loop (`_middleware.py`)."""
         setup_logging()
         options = ClientOptions.create(
             api_key=api_key,
@@ -139,6 +142,7 @@ class _BaseClient(Generic[HttpT]):
             strict_response_validation=strict_response_validation,
             send_api_key=send_api_key,
             max_response_bytes=max_response_bytes,
+            middleware=check_middleware(middleware, self._asynchronous),
         )
         if http_client is None:
             self._init(options, self._new_pool(options), owns_http=True)
@@ -147,6 +151,7 @@ class _BaseClient(Generic[HttpT]):
 
     _http_class: type[HttpT]
     _transport_class: Callable[..., Any]
+    _asynchronous: bool
 
     def _new_pool(self, options: ClientOptions) -> HttpT:
         """Our own pool (see `_pool.py`), sized for concurrency, with the process's shared TLS context,
@@ -220,9 +225,13 @@ class _BaseClient(Generic[HttpT]):
         timeout: Optional[TimeoutTypes] = None,
         max_retries: Optional[int] = None,
         default_headers: Optional[Mapping[str, str]] = None,
+        middleware: Optional[Sequence[Middleware]] = None,
     ) -> ClientT:
-        """A client with these options changed, sharing this one's connection pool."""
+        """A client with these options changed, sharing this one's connection pool (`middleware`
+        replaces the list)."""
         changes: dict[str, Any] = {}
+        if middleware is not None:
+            changes["middleware"] = check_middleware(middleware, self._asynchronous)
         if timeout is not None:
             changes["timeout"] = make_timeout(timeout)
         if max_retries is not None:
@@ -266,6 +275,7 @@ class MegaNova(_BaseClient[httpx.Client]):
     _sender: SyncSender
     _http_class = httpx.Client
     _transport_class = ShardedTransport
+    _asynchronous = False
 
     chat: Chat
     models: Models
@@ -349,6 +359,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     _sender: AsyncSender
     _http_class = httpx.AsyncClient
     _transport_class = AsyncShardedTransport
+    _asynchronous = True
 
     chat: AsyncChat
     models: AsyncModels

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 SECRET_EXTENSION = "meganova.secret"
 """The request extension that carries the key to scrub from errors and logs (it may travel in the path)."""
+OPERATION_EXTENSION = "meganova.operation"
+"""The request extension that carries the operation's name (its operationId), for middleware and traces."""
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -153,7 +155,7 @@ def build_request(
             files=None if uploads is None else uploads.files,
             headers=headers,
             timeout=timeout,
-            extensions={SECRET_EXTENSION: client_options.api_key},
+            extensions={SECRET_EXTENSION: client_options.api_key, OPERATION_EXTENSION: request.operation},
         )
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise MeganovaError(f"The request cannot be built: {exc}") from None

@@ -29,8 +29,9 @@ import httpx
 from . import _deadline
 from ._body import HEAD, BodyReader
 from ._logging import logger, redact_headers
+from ._middleware import MiddlewareRequest, async_chain, sync_chain
 from ._options import ClientOptions
-from ._request import ensure_idempotency_key
+from ._request import OPERATION_EXTENSION, ensure_idempotency_key
 from ._response import is_event_stream, is_sse_content_type, request_id_of, validation_error
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
 from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status, scrub
@@ -181,6 +182,11 @@ def _zero_budget(request: httpx.Request, secret: Optional[str]) -> APITimeoutErr
     return APITimeoutError(f"Request timed out: timeout is 0 ({request.method} {where})")
 
 
+def _middleware_request(request: httpx.Request, state: RetryState) -> MiddlewareRequest:
+    """What the middleware of this attempt see."""
+    return MiddlewareRequest(request, request.extensions.get(OPERATION_EXTENSION) or "", state.retries, state.secret)
+
+
 class _Deadline:
     """The deadline of one attempt, set for this thread or task while the attempt runs."""
 
@@ -222,7 +228,7 @@ class SyncSender:
             failure: Optional[httpx.HTTPError] = None
             deadline = _Deadline(budget)
             try:
-                response = self.http.send(request, stream=True)
+                response = self._attempt(request, state)
                 if _refused(response, stream, state):
                     response.close()
                     raise state.event_stream_refused(response)
@@ -247,6 +253,13 @@ class SyncSender:
                 return response
             response.close()
             self.sleep(wait)
+
+    def _attempt(self, request: httpx.Request, state: RetryState) -> httpx.Response:
+        """One attempt: through the middleware (if any), then the pool; the body left unread."""
+        if not self.options.middleware:
+            return self.http.send(request, stream=True)
+        chain = sync_chain(self.options.middleware, lambda req: self.http.send(req, stream=True))
+        return chain(_middleware_request(request, state))
 
     def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
         """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""
@@ -296,7 +309,7 @@ class AsyncSender:
             failure: Optional[httpx.HTTPError] = None
             deadline = _Deadline(budget)
             try:
-                response = await self.http.send(request, stream=True)
+                response = await self._attempt(request, state)
                 if _refused(response, stream, state):
                     await response.aclose()
                     raise state.event_stream_refused(response)
@@ -321,6 +334,13 @@ class AsyncSender:
                 return response
             await response.aclose()
             await self.sleep(wait)
+
+    async def _attempt(self, request: httpx.Request, state: RetryState) -> httpx.Response:
+        """One attempt: through the middleware (if any), then the pool; the body left unread."""
+        if not self.options.middleware:
+            return await self.http.send(request, stream=True)
+        chain = async_chain(self.options.middleware, lambda req: self.http.send(req, stream=True))
+        return await chain(_middleware_request(request, state))
 
     async def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline) -> None:
         """Reads the body (decoded) into `response`, within `max_response_bytes` and the deadline."""

@@ -260,4 +260,5 @@ def request(
         "/audio/transcriptions",
         json=body,
         files=files,
+        operation="create_transcription",
     )

@@ -161,4 +161,5 @@ def request() -> _t.Request:
     return _t.Request(
         "GET",
         "/billing/balance",
+        operation="get_balance",
     )

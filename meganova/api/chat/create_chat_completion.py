@@ -309,4 +309,5 @@ def request(
         "/chat/completions",
         json=body,
         stream=bool(body.get("stream")),
+        operation="create_chat_completion",
     )

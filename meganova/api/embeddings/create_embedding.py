@@ -252,4 +252,5 @@ def request(
         "POST",
         "/embeddings",
         json=body,
+        operation="create_embedding",
     )

@@ -282,4 +282,5 @@ def request(
         "POST",
         "/images/generations",
         json=body,
+        operation="generate_image",
     )

@@ -251,4 +251,5 @@ def request(
         "POST",
         "/rerank",
         json=body,
+        operation="create_rerank",
     )

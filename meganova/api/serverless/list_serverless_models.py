@@ -352,4 +352,5 @@ def request(
         "/api/v1/serverless/models/filter",
         params=params,
         root=True,
+        operation="list_serverless_models",
     )

@@ -288,4 +288,5 @@ def request(
         "GET",
         "/usage/summary",
         params=params,
+        operation="get_usage_summary",
     )

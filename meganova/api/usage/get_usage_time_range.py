@@ -255,4 +255,5 @@ def request(
         "GET",
         "/usage/time_range",
         params=params,
+        operation="get_usage_time_range",
     )

@@ -255,4 +255,5 @@ def request(
         "POST",
         "/videos/generations",
         json=body,
+        operation="generate_video",
     )
