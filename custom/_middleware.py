@@ -15,7 +15,7 @@ bounds. Middleware run in the order given, the first one outermost.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
 
 import httpx
 
@@ -125,9 +125,7 @@ def _answer(result: Any, request: httpx.Request) -> httpx.Response:
     """A middleware's result checked: an `httpx.Response` (given the request when it has none)."""
     if not isinstance(result, httpx.Response):
         raise MeganovaError(f"A middleware must return an httpx.Response, got {type(result).__name__}.")
-    try:
-        result.request
-    except RuntimeError:  # a short-circuit answer built by the middleware
+    if result._request is None:  # a short-circuit answer built by the middleware
         result.request = request
     return result
 
@@ -172,6 +170,3 @@ def _wrap_async(
         return _answer(await handle(req, inner), req.unmasked())
 
     return call
-
-
-AnyChain = Union[Callable[[MiddlewareRequest], httpx.Response], Callable[[MiddlewareRequest], Awaitable[httpx.Response]]]

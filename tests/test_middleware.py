@@ -10,12 +10,13 @@ from typing import Any, Awaitable, Callable, Iterator, List
 
 import httpx
 import pytest
-from conftest import API_KEY, CHAT_RESPONSE, json_response
 
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
 from meganova.custom._middleware import MiddlewareRequest
 from meganova.errors import APIConnectionError, RateLimitError
 from meganova.testing import MockServer
+
+from conftest import API_KEY, CHAT_RESPONSE, json_response
 
 MODEL = "meganova-ai/manta-flash-1.0"
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -203,7 +204,10 @@ def test_transport_errors_are_seen_then_retried(mode: str) -> None:
         client._sender.sleep = no_sleep
     resp = run(mode, client, lambda c: c.chat.create(model=MODEL, messages=MESSAGES))
     assert resp.id == CHAT_RESPONSE["id"]
-    assert [entry[:3] for entry in audit.seen if entry[0] != "request"] == [("error", "ConnectError"), ("response", 200)]
+    assert [entry[:3] for entry in audit.seen if entry[0] != "request"] == [
+        ("error", "ConnectError"),
+        ("response", 200),
+    ]
 
 
 def test_an_error_after_retries_is_a_meganova_error(mode: str) -> None:
@@ -259,9 +263,12 @@ def test_bad_middleware_is_refused_at_construction() -> None:
 
 def test_a_middleware_that_returns_no_response_is_a_clear_error() -> None:
     transport = httpx.MockTransport(lambda request: json_response(200, CHAT_RESPONSE))
-    with MegaNova(
-        api_key=API_KEY, http_client=httpx.Client(transport=transport), middleware=[lambda r, n: None]
-    ) as client, pytest.raises(MeganovaError, match="must return an httpx.Response"):
+    with (
+        MegaNova(
+            api_key=API_KEY, http_client=httpx.Client(transport=transport), middleware=[lambda r, n: None]
+        ) as client,
+        pytest.raises(MeganovaError, match=r"must return an httpx\.Response"),
+    ):
         client.chat.create(model=MODEL, messages=MESSAGES)
 
 
