@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Seq
 import attrs
 import httpx
 
+from . import _telemetry
 from ._download import FileTarget, Sink
 from ._logging import setup_logging
 from ._middleware import Middleware, check_middleware
@@ -182,13 +183,18 @@ class _BaseClient(Generic[HttpT]):
                 f"This {type(self).__name__} was closed (close() or the end of its `with` block): build a new one."
             )
         http_request = build_request(self._http, self._options, request, options, uploads)
+        telemetry = _telemetry.start(request.operation, request.json, http_request.url)
+        if telemetry is not None:
+            telemetry.inject(http_request.headers)
         client_options = self._options
         max_retries = options.max_retries
         if uploads is not None and not uploads.resendable:
             max_retries = 0
         if max_retries is not None:
             client_options = attrs.evolve(client_options, max_retries=check_max_retries(max_retries))
-        return http_request, RetryState(http_request, client_options)
+        state = RetryState(http_request, client_options)
+        state.telemetry = telemetry
+        return http_request, state
 
     def _answer(self, response: httpx.Response, cast_to: Any, unwrap: Optional[str]) -> Any:
         """A successful answer as `cast_to` (its field `unwrap`, when given), or as an `APIResponse`
@@ -300,7 +306,10 @@ class MegaNova(_BaseClient[httpx.Client]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
-            return self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+            with _telemetry.ended(retry):
+                return _telemetry.answered(
+                    retry, self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+                )
         finally:
             if uploads is not None:
                 uploads.close()
@@ -387,7 +396,9 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
-            return self._answer(await self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+            with _telemetry.ended(retry):
+                response = await self._sender.send(http_request, stream=False, state=retry)
+                return _telemetry.answered(retry, self._answer(response, cast_to, unwrap))
         finally:
             if uploads is not None:
                 uploads.close()

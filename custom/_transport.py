@@ -34,6 +34,7 @@ from ._options import ClientOptions
 from ._request import OPERATION_EXTENSION, ensure_idempotency_key
 from ._response import is_event_stream, is_sse_content_type, request_id_of, validation_error
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
+from ._telemetry import CallTelemetry
 from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status, scrub
 
 # Transport failures worth another attempt: the request may not have reached the server, or its
@@ -58,7 +59,7 @@ def connection_error(
 class RetryState:
     """The retry bookkeeping of one logical call: how many retries are left, and what to do next."""
 
-    __slots__ = ("max_retries", "raise_for_status", "request", "retries", "secret")
+    __slots__ = ("max_retries", "raise_for_status", "request", "retries", "secret", "telemetry")
 
     def __init__(self, request: httpx.Request, options: ClientOptions, *, raise_for_status: bool = True) -> None:
         ensure_idempotency_key(request)
@@ -67,6 +68,8 @@ class RetryState:
         self.secret = options.api_key
         self.raise_for_status = raise_for_status
         self.retries = 0
+        self.telemetry: Optional[CallTelemetry] = None
+        """The call's span, when traced (`_telemetry.py`)."""
         if logger.isEnabledFor(logging.DEBUG):
             url = scrub(str(request.url), self.secret)
             logger.debug("Request: %s %s %s", request.method, url, redact_headers(request.headers))

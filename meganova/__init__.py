@@ -6,21 +6,27 @@ client = MegaNova()  # reads MEGANOVA_API_KEY
 """
 
 from .custom import (
+    AsyncCallNext,
     AsyncChatStream,
     AsyncMegaNova,
+    CallNext,
     ChatStream,
     ChatStreamChunk,
     MegaNova,
     MeganovaError,
+    MiddlewareRequest,
     __version__,
 )
 
 __all__ = (
+    "AsyncCallNext",
     "AsyncChatStream",
     "AsyncMegaNova",
+    "CallNext",
     "ChatStream",
     "ChatStreamChunk",
     "MegaNova",
     "MeganovaError",
+    "MiddlewareRequest",
     "__version__",
 )
