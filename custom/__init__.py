@@ -5,16 +5,20 @@ Public names are re-exported from `meganova` (`MegaNova`, `AsyncMegaNova`, `Mega
 """
 
 from ._client import AsyncMegaNova, MegaNova
+from ._middleware import AsyncCallNext, CallNext, MiddlewareRequest
 from ._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
 from ._version import __version__
 from .errors import MeganovaError
 
 __all__ = [
+    "AsyncCallNext",
     "AsyncChatStream",
     "AsyncMegaNova",
+    "CallNext",
     "ChatStream",
     "ChatStreamChunk",
     "MeganovaError",
     "MegaNova",
+    "MiddlewareRequest",
     "__version__",
 ]

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import attrs
 import httpx
 
+from . import _telemetry
 from ._download import FileTarget, Sink
 from ._logging import setup_logging
+from ._middleware import Middleware, check_middleware
 from ._options import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -124,12 +126,14 @@ class _BaseClient(Generic[HttpT]):
         strict_response_validation: bool = False,
         send_api_key: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        middleware: Optional[Sequence[Middleware]] = None,
     ) -> None:
         """`api_key` falls back to MEGANOVA_API_KEY and `base_url` to MEGANOVA_BASE_URL, then production.
         `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `max_retries` counts retries after
         the first attempt. `http_client` is used as given (you close it), with our headers and retries.
         `strict_response_validation=True` checks every field of an answer when it arrives (by default a
-        field is checked when read, and an optional one that does not match reads as None)."""
+        field is checked when read, and an optional one that does not match reads as None).
+        `middleware`: callables run around each HTTP attempt, inside the retry loop (`_middleware.py`)."""
         setup_logging()
         install_log_filter()
         api_key = resolve_api_key(api_key)  # a `Secret` from here on: no frame local holds the bare key
@@ -144,6 +148,7 @@ class _BaseClient(Generic[HttpT]):
             strict_response_validation=strict_response_validation,
             send_api_key=send_api_key,
             max_response_bytes=max_response_bytes,
+            middleware=check_middleware(middleware, self._asynchronous),
         )
         if http_client is not None and not isinstance(http_client, self._http_class):
             wanted = self._http_class.__module__.split(".")[0] + "." + self._http_class.__name__
@@ -157,6 +162,7 @@ class _BaseClient(Generic[HttpT]):
 
     _http_class: type[HttpT]
     _transport_class: Callable[..., Any]
+    _asynchronous: bool
 
     def _new_pool(self, options: ClientOptions) -> HttpT:
         """Our own pool (see `_pool.py`), sized for concurrency, with the process's shared TLS context,
@@ -187,13 +193,18 @@ class _BaseClient(Generic[HttpT]):
                 f"This {type(self).__name__} was closed (close() or the end of its `with` block): build a new one."
             )
         http_request = build_request(self._http, self._options, request, options, uploads)
+        telemetry = _telemetry.start(request.operation, request.json, http_request.url)
+        if telemetry is not None:
+            telemetry.inject(http_request.headers)
         client_options = self._options
         max_retries = options.max_retries
         if uploads is not None and not uploads.resendable:
             max_retries = 0
         if max_retries is not None:
             client_options = attrs.evolve(client_options, max_retries=check_max_retries(max_retries))
-        return http_request, RetryState(http_request, client_options)
+        state = RetryState(http_request, client_options)
+        state.telemetry = telemetry
+        return http_request, state
 
     def _answer(self, response: httpx.Response, cast_to: Any, unwrap: Optional[str]) -> Any:
         """A successful answer as `cast_to` (its field `unwrap`, when given), or as an `APIResponse`
@@ -262,14 +273,18 @@ class _BaseClient(Generic[HttpT]):
         timeout: Optional[TimeoutTypes] = None,
         max_retries: Optional[int] = None,
         default_headers: Optional[Mapping[str, str]] = None,
+        middleware: Optional[Sequence[Middleware]] = None,
     ) -> ClientT:
         """A client with these options changed (the others as in this one), sharing this one's
-        connection pool; `copy()` is the same method by openai-python's name."""
+        connection pool (`middleware` replaces the list); `copy()` is the same method by openai-python's
+        name."""
         changes: dict[str, Any] = {}
         if api_key is not None:
             changes["api_key"] = resolve_api_key(api_key)
         if base_url is not None:
             changes["base_url"] = resolve_base_url(base_url)
+        if middleware is not None:
+            changes["middleware"] = check_middleware(middleware, self._asynchronous)
         if timeout is not None:
             changes["timeout"] = make_timeout(timeout)
         if max_retries is not None:
@@ -316,6 +331,7 @@ class MegaNova(_BaseClient[httpx.Client]):
     _http_class = httpx.Client
     _streamed_class = StreamedAPIResponse
     _transport_class = ShardedTransport
+    _asynchronous = False
 
     chat: Chat
     models: Models
@@ -343,7 +359,10 @@ class MegaNova(_BaseClient[httpx.Client]):
             if self._streaming:
                 response = self._sender.send(http_request, stream=True, state=retry, download=True)
                 return self._streamed(response, cast_to, unwrap)
-            return self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+            with _telemetry.ended(retry):
+                return _telemetry.answered(
+                    retry, self._answer(self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+                )
         finally:
             if uploads is not None:
                 uploads.close()
@@ -405,6 +424,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
     _http_class = httpx.AsyncClient
     _streamed_class = AsyncStreamedAPIResponse
     _transport_class = AsyncShardedTransport
+    _asynchronous = True
 
     chat: AsyncChat
     models: AsyncModels
@@ -435,7 +455,9 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
             if self._streaming:
                 response = await self._sender.send(http_request, stream=True, state=retry, download=True)
                 return self._streamed(response, cast_to, unwrap)
-            return self._answer(await self._sender.send(http_request, stream=False, state=retry), cast_to, unwrap)
+            with _telemetry.ended(retry):
+                response = await self._sender.send(http_request, stream=False, state=retry)
+                return _telemetry.answered(retry, self._answer(response, cast_to, unwrap))
         finally:
             if uploads is not None:
                 uploads.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import attrs
 import httpx
@@ -172,6 +172,8 @@ class ClientOptions:
     """Send `Authorization: Bearer <api_key>` (a Studio agent's key travels in the path instead)."""
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     """The most bytes (decoded) a non-streamed answer's body may hold; past it the call fails."""
+    middleware: Tuple[Any, ...] = ()
+    """The user's middleware, run around each attempt (see `_middleware.py`)."""
     headers: Mapping[str, str] = attrs.field(init=False, repr=False)
     """The headers every request carries: auth, User-Agent, X-MN-SDK, X-MN-Region, the caller's defaults."""
     stream_headers: Mapping[str, str] = attrs.field(init=False, repr=False)
@@ -220,6 +222,7 @@ class ClientOptions:
         strict_response_validation: bool = False,
         send_api_key: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        middleware: Tuple[Any, ...] = (),
     ) -> ClientOptions:
         """Validated options, with the environment's fallbacks applied."""
         check_max_retries(max_retries)
@@ -239,4 +242,5 @@ class ClientOptions:
             strict_response_validation=bool(strict_response_validation),
             send_api_key=send_api_key,
             max_response_bytes=check_max_response_bytes(max_response_bytes),
+            middleware=middleware,
         )

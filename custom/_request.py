@@ -20,6 +20,8 @@ from .errors import MeganovaError
 if TYPE_CHECKING:
     from ..types import CallOptions, Request
 
+OPERATION_EXTENSION = "meganova.operation"
+"""The request extension that carries the operation's name (its operationId), for middleware and traces."""
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -214,7 +216,7 @@ def build_request(
             files=None if uploads is None else uploads.files,
             headers=headers,
             timeout=timeout,
-            extensions={SECRETS_EXTENSION: client_options.secrets},
+            extensions={SECRETS_EXTENSION: client_options.secrets, OPERATION_EXTENSION: request.operation},
         )
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise MeganovaError(f"The request cannot be built: {exc}") from None

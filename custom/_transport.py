@@ -41,8 +41,9 @@ from . import _deadline
 from ._body import HEAD, BodyReader
 from ._download import Sink
 from ._logging import logger, redact_headers
+from ._middleware import MiddlewareRequest, async_chain, sync_chain
 from ._options import ClientOptions
-from ._request import ensure_idempotency_key
+from ._request import OPERATION_EXTENSION, ensure_idempotency_key
 from ._response import (
     is_binary,
     is_event_stream,
@@ -53,6 +54,7 @@ from ._response import (
 )
 from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
 from ._secrets import Secrets, carry, scrub, secrets_of
+from ._telemetry import CallTelemetry
 from ._wait import retry_fits
 from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status
 
@@ -108,7 +110,7 @@ def protocol_failure(exc: BaseException, request: httpx.Request) -> MeganovaErro
 class RetryState:
     """The retry bookkeeping of one logical call: how many retries are left, and what to do next."""
 
-    __slots__ = ("max_retries", "raise_for_status", "request", "retries", "secrets")
+    __slots__ = ("max_retries", "raise_for_status", "request", "retries", "secrets", "telemetry")
 
     def __init__(self, request: httpx.Request, options: ClientOptions, *, raise_for_status: bool = True) -> None:
         ensure_idempotency_key(request)
@@ -118,6 +120,8 @@ class RetryState:
         self.secrets: Secrets = secrets_of(request)
         self.raise_for_status = raise_for_status
         self.retries = 0
+        self.telemetry: Optional[CallTelemetry] = None
+        """The call's span, when traced (`_telemetry.py`)."""
         self._log_request()
 
     def _log_request(self) -> None:
@@ -253,6 +257,11 @@ def _zero_budget(request: httpx.Request) -> APITimeoutError:
     return APITimeoutError(f"Request timed out: timeout is 0 ({request.method} {where})")
 
 
+def _middleware_request(request: httpx.Request, state: RetryState) -> MiddlewareRequest:
+    """What the middleware of this attempt see."""
+    return MiddlewareRequest(request, request.extensions.get(OPERATION_EXTENSION) or "", state.retries)
+
+
 class _Deadline:
     """The deadline of one attempt, set for this thread or task while the attempt runs."""
 
@@ -303,7 +312,7 @@ class SyncSender:
             if sink is not None:
                 sink.restart()  # what a failed attempt wrote is dropped
             try:
-                response = self.http.send(request, stream=True)
+                response = self._attempt(request, state)
                 if _refused(response, stream, state):
                     response.close()
                     raise state.event_stream_refused(response)
@@ -332,6 +341,13 @@ class SyncSender:
                 return response
             response.close()
             self.sleep(wait)
+
+    def _attempt(self, request: httpx.Request, state: RetryState) -> httpx.Response:
+        """One attempt: through the middleware (if any), then the pool; the body left unread."""
+        if not self.options.middleware:
+            return self.http.send(request, stream=True)
+        chain = sync_chain(self.options.middleware, lambda req: self.http.send(req, stream=True))
+        return chain(_middleware_request(request, state))
 
     def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]) -> None:
         """Reads the body (decoded) into `response` (or `sink`), within `max_response_bytes` and the deadline."""
@@ -392,7 +408,7 @@ class AsyncSender:
             if sink is not None:
                 sink.restart()  # what a failed attempt wrote is dropped
             try:
-                response = await self.http.send(request, stream=True)
+                response = await self._attempt(request, state)
                 if _refused(response, stream, state):
                     await response.aclose()
                     raise state.event_stream_refused(response)
@@ -419,6 +435,13 @@ class AsyncSender:
                 return response
             await response.aclose()
             await self.sleep(wait)
+
+    async def _attempt(self, request: httpx.Request, state: RetryState) -> httpx.Response:
+        """One attempt: through the middleware (if any), then the pool; the body left unread."""
+        if not self.options.middleware:
+            return await self.http.send(request, stream=True)
+        chain = async_chain(self.options.middleware, lambda req: self.http.send(req, stream=True))
+        return await chain(_middleware_request(request, state))
 
     async def _read(
         self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]

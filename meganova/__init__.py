@@ -8,11 +8,14 @@ Every error class of `meganova.errors` is exported here too (`meganova.RateLimit
 """
 
 from .custom import (
+    AsyncCallNext,
     AsyncChatStream,
     AsyncMegaNova,
+    CallNext,
     ChatStream,
     ChatStreamChunk,
     MegaNova,
+    MiddlewareRequest,
     __version__,
 )
 from .custom.tools import tool
@@ -41,16 +44,19 @@ __all__ = (
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncCallNext",
     "AsyncChatStream",
     "AsyncMegaNova",
     "AuthenticationError",
     "BadRequestError",
+    "CallNext",
     "ChatStream",
     "ChatStreamChunk",
     "ConflictError",
     "InternalServerError",
     "MegaNova",
     "MeganovaError",
+    "MiddlewareRequest",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",

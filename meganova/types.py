@@ -779,6 +779,8 @@ class Request:
     """The answer is a server-sent event stream."""
     accept: Optional[str] = None
     """The answer's content types, when it is not JSON (audio, for instance): the `Accept` header."""
+    operation: str = ""
+    """The operation's name in the spec (its operationId): what middleware and traces call it."""
 
 
 @define(slots=True)

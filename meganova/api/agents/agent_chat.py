@@ -289,4 +289,5 @@ def request(
         "POST",
         "/agents/v1/" + _t.path_param(agent_key, "agent_key") + "/chat",
         json=body,
+        operation="agent_chat",
     )

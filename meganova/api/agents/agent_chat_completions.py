@@ -286,4 +286,5 @@ def request(
         "/agents/v1/" + _t.path_param(agent_key, "agent_key") + "/chat/completions",
         json=body,
         stream=bool(body.get("stream")),
+        operation="agent_chat_completions",
     )

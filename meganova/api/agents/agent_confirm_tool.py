@@ -266,4 +266,5 @@ def request(
         "POST",
         "/agents/v1/" + _t.path_param(agent_key, "agent_key") + "/confirm-tool",
         json=body,
+        operation="agent_confirm_tool",
     )

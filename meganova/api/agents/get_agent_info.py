@@ -199,4 +199,5 @@ def request(
     return _t.Request(
         "GET",
         "/agents/v1/" + _t.path_param(agent_key, "agent_key") + "/info",
+        operation="get_agent_info",
     )

@@ -271,4 +271,5 @@ def request(
         "/audio/speech",
         json=body,
         accept="audio/mpeg, audio/opus, audio/aac, audio/flac, audio/wav, audio/pcm, application/octet-stream",
+        operation="create_speech",
     )

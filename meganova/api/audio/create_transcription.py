@@ -281,4 +281,5 @@ def request(
         "/audio/transcriptions",
         json=body,
         files=files,
+        operation="create_transcription",
     )

@@ -163,4 +163,5 @@ def request() -> _t.Request:
     return _t.Request(
         "GET",
         "/billing/balance",
+        operation="get_balance",
     )

@@ -171,4 +171,5 @@ def request() -> _t.Request:
     return _t.Request(
         "GET",
         "/billing/user-instance-billings",
+        operation="get_user_instance_billings",
     )

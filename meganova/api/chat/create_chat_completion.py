@@ -347,4 +347,5 @@ def request(
         "/chat/completions",
         json=body,
         stream=bool(body.get("stream")),
+        operation="create_chat_completion",
     )

@@ -272,4 +272,5 @@ def request(
         "POST",
         "/embeddings",
         json=body,
+        operation="create_embedding",
     )

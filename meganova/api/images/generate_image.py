@@ -311,4 +311,5 @@ def request(
         "POST",
         "/images/generations",
         json=body,
+        operation="generate_image",
     )

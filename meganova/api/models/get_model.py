@@ -208,4 +208,5 @@ def request(
     return _t.Request(
         "GET",
         "/models/" + _t.path_param(model_id, "model_id"),
+        operation="get_model",
     )

@@ -163,4 +163,5 @@ def request() -> _t.Request:
     return _t.Request(
         "GET",
         "/models",
+        operation="list_models",
     )

@@ -271,4 +271,5 @@ def request(
         "POST",
         "/rerank",
         json=body,
+        operation="create_rerank",
     )

@@ -354,4 +354,5 @@ def request(
         "/api/v1/serverless/models/filter",
         params=params,
         root=True,
+        operation="list_serverless_models",
     )

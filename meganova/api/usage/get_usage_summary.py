@@ -294,4 +294,5 @@ def request(
         "GET",
         "/usage/summary",
         params=params,
+        operation="get_usage_summary",
     )

@@ -257,4 +257,5 @@ def request(
         "GET",
         "/usage/time_range",
         params=params,
+        operation="get_usage_time_range",
     )

@@ -277,4 +277,5 @@ def request(
         "POST",
         "/videos/generations",
         json=body,
+        operation="generate_video",
     )

@@ -204,4 +204,5 @@ def request(
     return _t.Request(
         "GET",
         "/videos/generations/" + _t.path_param(generation_id, "generation_id"),
+        operation="get_video_generation",
     )
