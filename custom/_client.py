@@ -196,6 +196,7 @@ class _BaseClient(Generic[HttpT]):
         telemetry = _telemetry.start(request.operation, request.json, http_request.url)
         if telemetry is not None:
             telemetry.inject(http_request.headers)
+            http_request.extensions[_telemetry.TELEMETRY_EXTENSION] = telemetry
         client_options = self._options
         max_retries = options.max_retries
         if uploads is not None and not uploads.resendable:
@@ -204,6 +205,8 @@ class _BaseClient(Generic[HttpT]):
             client_options = attrs.evolve(client_options, max_retries=check_max_retries(max_retries))
         state = RetryState(http_request, client_options)
         state.telemetry = telemetry
+        if telemetry is not None:
+            telemetry.retry = state
         return http_request, state
 
     def _answer(self, response: httpx.Response, cast_to: Any, unwrap: Optional[str]) -> Any:
@@ -374,10 +377,11 @@ class MegaNova(_BaseClient[httpx.Client]):
         sink = Sink(target)
         try:
             http_request, retry = self._prepare(request, options)
-            response = self._sender.send(http_request, stream=False, state=retry, sink=sink)
-            if not is_binary(response):  # JSON or HTML: read into memory, never saved
-                raise not_binary(response)
-            return self._written(response, sink.commit())
+            with _telemetry.ended(retry):
+                response = self._sender.send(http_request, stream=False, state=retry, sink=sink)
+                if not is_binary(response):  # JSON or HTML: read into memory, never saved
+                    raise not_binary(response)
+                return _telemetry.answered(retry, self._written(response, sink.commit()))
         finally:
             sink.discard()
 
@@ -386,10 +390,11 @@ class MegaNova(_BaseClient[httpx.Client]):
         http_request, retry = self._prepare(request, options)
 
         def open_() -> Tuple[httpx.Response, ChatStreamState]:
-            response = self._sender.send(http_request, stream=True, state=retry)
-            if not is_event_stream(response):  # its body was read by the sender
-                raise not_an_event_stream(response)
-            return response, open_stream(response, self._options.max_response_bytes)
+            with _telemetry.ended(retry):  # a failure before the stream opens ends its span
+                response = self._sender.send(http_request, stream=True, state=retry)
+                if not is_event_stream(response):  # its body was read by the sender
+                    raise not_an_event_stream(response)
+                return response, open_stream(response, self._options.max_response_bytes)
 
         def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
             self._sender.sleep(retry.after_error(exc))
@@ -469,10 +474,11 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         sink = Sink(target)
         try:
             http_request, retry = self._prepare(request, options)
-            response = await self._sender.send(http_request, stream=False, state=retry, sink=sink)
-            if not is_binary(response):  # JSON or HTML: read into memory, never saved
-                raise not_binary(response)
-            return self._written(response, sink.commit())
+            with _telemetry.ended(retry):
+                response = await self._sender.send(http_request, stream=False, state=retry, sink=sink)
+                if not is_binary(response):  # JSON or HTML: read into memory, never saved
+                    raise not_binary(response)
+                return _telemetry.answered(retry, self._written(response, sink.commit()))
         finally:
             sink.discard()
 
@@ -482,10 +488,11 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         http_request, retry = self._prepare(request, options)
 
         async def open_() -> Tuple[httpx.Response, ChatStreamState]:
-            response = await self._sender.send(http_request, stream=True, state=retry)
-            if not is_event_stream(response):  # its body was read by the sender
-                raise not_an_event_stream(response)
-            return response, open_stream(response, self._options.max_response_bytes)
+            with _telemetry.ended(retry):  # a failure before the stream opens ends its span
+                response = await self._sender.send(http_request, stream=True, state=retry)
+                if not is_event_stream(response):  # its body was read by the sender
+                    raise not_an_event_stream(response)
+                return response, open_stream(response, self._options.max_response_bytes)
 
         async def reopen(exc: httpx.HTTPError) -> Tuple[httpx.Response, ChatStreamState]:
             await self._sender.sleep(retry.after_error(exc))

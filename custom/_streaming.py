@@ -83,6 +83,7 @@ import httpx
 from ._body import Decoder
 from ._secrets import Secrets, as_secrets, scrub, secrets_of
 from ._sse import MAX_EVENT_BYTES, ServerSentEvent, SSEDecoder
+from ._telemetry import TELEMETRY_EXTENSION, CallTelemetry, stream_left
 from ._transport import cause_of, connection_error
 from .errors import (
     APIConnectionError,
@@ -210,10 +211,24 @@ class ChatStreamState:
         self._error: Optional[MeganovaError] = None
         self.started = False
         """Whether a chunk was handed out: from then on a broken connection raises, never resends."""
+        self.telemetry: Optional[CallTelemetry] = None
+        """The call's span, when traced: told of the first chunk, the end, an error (`_telemetry.py`)."""
 
     def feed(self, piece: bytes) -> List[ChatStreamChunk]:
         """The chunks that `piece` completes. An error event or malformed data raises, after the chunks
         before it in the same piece were returned (at the next call). After [DONE] the rest is ignored."""
+        telemetry = self.telemetry
+        if telemetry is None:
+            return self._feed(piece)
+        try:
+            out = self._feed(piece)
+        except MeganovaError as exc:
+            telemetry.failed(exc)
+            raise
+        telemetry.streamed(self, out)
+        return out
+
+    def _feed(self, piece: bytes) -> List[ChatStreamChunk]:
         if self._error is not None:
             raise self._error
         out: List[ChatStreamChunk] = []
@@ -241,6 +256,17 @@ class ChatStreamState:
     def body_ended(self) -> Iterator[ChatStreamChunk]:
         """At the end of the body: nothing more after [DONE]; the final chunk if every choice finished;
         else `APIConnectionError`, since the answer was cut off."""
+        telemetry = self.telemetry
+        try:
+            yield from self._body_ended()
+        except MeganovaError as exc:
+            if telemetry is not None:
+                telemetry.failed(exc)
+            raise
+        if telemetry is not None:
+            telemetry.streamed(self, [])
+
+    def _body_ended(self) -> Iterator[ChatStreamChunk]:
         if self._error is not None:
             raise self._error
         if self.finished:
@@ -271,7 +297,10 @@ class ChatStreamState:
             return False
         if resendable and not self.started:
             return True
-        raise connection_error(exc, request) from cause_of(exc, request)
+        error = connection_error(exc, request)
+        if self.telemetry is not None:
+            self.telemetry.failed(error)
+        raise error from cause_of(exc, request)
 
     def text(self, index: int = 0) -> str:
         """The text of choice `index` so far."""
@@ -442,7 +471,9 @@ def open_stream(response: httpx.Response, max_response_bytes: int = MAX_EVENT_BY
     carries (scrubbed from every error), and `max_response_bytes` counted per event (within
     `MAX_EVENT_BYTES`)."""
     limit = min(MAX_EVENT_BYTES, max_response_bytes)
-    return ChatStreamState(response.headers.get("x-request-id"), secrets_of(response.request), limit)
+    state = ChatStreamState(response.headers.get("x-request-id"), secrets_of(response.request), limit)
+    state.telemetry = response.request.extensions.get(TELEMETRY_EXTENSION)
+    return state
 
 
 Reopen = Callable[[httpx.HTTPError], Tuple[httpx.Response, ChatStreamState]]
@@ -574,6 +605,8 @@ class _Link:
         """Why opening failed (raised again by later uses of the stream)."""
 
     def __del__(self) -> None:
+        if not _collecting:  # a span is ended outside the GC only (an exporter may take locks)
+            stream_left(self.state)
         body = self.body
         if body is None:
             return
@@ -853,6 +886,7 @@ class ChatStream(_StreamBase):
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._chunks.close()
+        stream_left(self._link.state)
         body = self._link.body
         assert body is not None
         if _collecting:  # called by a finalizer the GC runs (`with` in an abandoned generator): later
@@ -931,6 +965,7 @@ class AsyncChatStream(_StreamBase):
         link = self._link
         link.opener = None
         await self._chunks.aclose()
+        stream_left(link.state)
         if link.body is not None:
             await link.body.aclose()
         release_deferred()

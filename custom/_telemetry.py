@@ -27,6 +27,8 @@ from typing import Any, Dict, Mapping, Optional, Sequence, TypeVar
 import httpx
 
 PROVIDER = "meganova"
+TELEMETRY_EXTENSION = "meganova.telemetry"
+"""The request extension that carries the call's `CallTelemetry`, for the stream that reads its answer."""
 CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 
 OPERATIONS: Mapping[str, str] = {
@@ -82,7 +84,7 @@ def _number(value: Any) -> Optional[Any]:
 class CallTelemetry:
     """The span (and metrics) of one logical call: started before its first attempt, ended once."""
 
-    __slots__ = ("_attributes", "_first_chunk", "_metrics", "_start", "_trace", "ended", "span")
+    __slots__ = ("_attributes", "_first_chunk", "_metrics", "_start", "_trace", "ended", "retry", "span")
 
     def __init__(self, trace: Any, tracer: Any, name: str, attributes: Dict[str, Any]) -> None:
         self._trace = trace
@@ -92,6 +94,8 @@ class CallTelemetry:
         self._metrics = _meter_instruments()
         self.span = tracer.start_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes)
         self.ended = False
+        self.retry: Any = None
+        """The call's `RetryState`: its retries are the span's `http.request.resend_count`."""
 
     def inject(self, headers: httpx.Headers) -> None:
         """Put the span's `traceparent` (and the app's other propagated fields) on a request's headers."""
@@ -109,10 +113,36 @@ class CallTelemetry:
             self._first_chunk = time.monotonic() - self._start
             self.span.set_attribute("gen_ai.response.time_to_first_chunk", self._first_chunk)
 
-    def succeeded(self, answer: Mapping[str, Any], retries: int = 0) -> None:
+    def streamed(self, state: Any, chunks: Sequence[Any]) -> None:
+        """A stream's `ChatStreamState` handed out `chunks`: the first sets the time to first chunk; at
+        the stream's end the span ends with the whole answer."""
+        if chunks:
+            self.chunk()
+        if state.finished and not self.ended:
+            try:
+                answer = state.final_response().to_dict()
+            except Exception:  # an answer that cannot be assembled: the span ends without its fields
+                answer = {}
+            self.succeeded(answer)
+
+    def left(self) -> None:
+        """The stream was closed (or dropped) before its end: the span ends, marked so."""
+        if self.ended:
+            return
+        self.span.set_attribute("meganova.stream.complete", False)
+        self._end(None, {}, None)
+
+    def _retries(self, retries: Optional[int]) -> int:
+        if retries is not None:
+            return retries
+        count = getattr(self.retry, "retries", 0)
+        return count if isinstance(count, int) else 0
+
+    def succeeded(self, answer: Mapping[str, Any], retries: Optional[int] = None) -> None:
         """End the span with what the answer (its JSON) says."""
         if self.ended:
             return
+        retries = self._retries(retries)
         attributes: Dict[str, Any] = {"http.request.resend_count": retries} if retries else {}
         if isinstance(answer.get("id"), str):
             attributes["gen_ai.response.id"] = answer["id"]
@@ -141,10 +171,11 @@ class CallTelemetry:
         self.span.set_attributes(attributes)
         self._end(None, tokens, attributes.get("gen_ai.response.model"))
 
-    def failed(self, error: BaseException, retries: int = 0) -> None:
+    def failed(self, error: BaseException, retries: Optional[int] = None) -> None:
         """End the span with the error (`error.type`: the exception's class, or the HTTP status)."""
         if self.ended:
             return
+        retries = self._retries(retries)
         status = getattr(error, "status", None)
         error_type = str(status) if isinstance(status, int) else type(error).__name__
         self.span.set_attribute("error.type", error_type)
@@ -317,3 +348,13 @@ def answered(state: Any, answer: T) -> T:
     if telemetry is not None:
         telemetry.succeeded(answer_json(answer), state.retries)
     return answer
+
+
+def stream_left(state: Any) -> None:
+    """A stream object was closed or dropped: end its call's span if the stream had not ended. Never raises."""
+    telemetry = getattr(state, "telemetry", None)
+    if telemetry is not None and not telemetry.ended:
+        try:
+            telemetry.left()
+        except Exception:  # noqa: S110 - a tracer's failure never breaks the close of a stream
+            pass

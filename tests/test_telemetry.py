@@ -37,8 +37,13 @@ def providers() -> Iterator[None]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
     trace.set_tracer_provider(provider)
-    metrics.set_meter_provider(MeterProvider(metric_readers=[READER]))
+    meter_provider = MeterProvider(metric_readers=[READER])
+    metrics.set_meter_provider(meter_provider)
     yield
+    # The global providers stay set for the rest of the process (OTel sets them once): shut down, they
+    # record nothing more, so later tests do not pile spans up in memory.
+    provider.shutdown()
+    meter_provider.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +178,137 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=os.environ)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_stream_span_ends_at_its_end_with_the_time_to_first_chunk(mode: str, server: MockServer) -> None:
+    server.reset()
+    spans()
+    if mode == "sync":
+
+        def read(c: Any) -> str:
+            return "".join(
+                chunk.delta for chunk in c.chat.stream(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+            )
+
+    else:
+
+        async def read(c: Any) -> str:  # type: ignore[misc]
+            async with c.chat.stream(model=MODEL, messages=[{"role": "user", "content": "Hi"}]) as stream:
+                return "".join([chunk.delta async for chunk in stream])
+
+    text = call(mode, server, read)
+    (span,) = spans()
+    assert text
+    assert span.name == f"chat {MODEL}"
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] >= 0
+    assert list(span.attributes["gen_ai.response.finish_reasons"]) == ["stop"]
+    assert "meganova.stream.complete" not in span.attributes
+    assert any(
+        p.attributes.get("gen_ai.operation.name") == "chat"
+        for p in metric_points()["gen_ai.client.operation.time_to_first_chunk"]
+    )
+
+
+def test_a_stream_left_early_ends_its_span_marked_incomplete(mode: str, server: MockServer) -> None:
+    server.reset()
+    spans()
+    if mode == "sync":
+
+        def first(c: Any) -> str:
+            with c.chat.stream(model=MODEL, messages=[{"role": "user", "content": "Tell me a long story"}]) as stream:
+                for chunk in stream:
+                    if chunk.delta:
+                        return str(chunk.delta)
+            return ""
+
+    else:
+
+        async def first(c: Any) -> str:  # type: ignore[misc]
+            async with c.chat.stream(
+                model=MODEL, messages=[{"role": "user", "content": "Tell me a long story"}]
+            ) as stream:
+                async for chunk in stream:
+                    if chunk.delta:
+                        return str(chunk.delta)
+            return ""
+
+    assert call(mode, server, first)
+    (span,) = spans()
+    assert span.attributes["meganova.stream.complete"] is False
+    assert span.end_time is not None
+
+
+def test_a_stream_that_fails_before_its_first_chunk_ends_its_span_with_the_error(mode: str, server: MockServer) -> None:
+    server.reset()
+    server.enqueue(status=401)
+    spans()
+    from meganova.errors import AuthenticationError
+
+    if mode == "sync":
+
+        def read(c: Any) -> Any:
+            return list(c.chat.stream(model=MODEL, messages=[{"role": "user", "content": "Hi"}]))
+
+    else:
+
+        async def read(c: Any) -> Any:  # type: ignore[misc]
+            return await c.chat.stream(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+
+    with pytest.raises(AuthenticationError):
+        call(mode, server, read)
+    (span,) = spans()
+    assert span.attributes["error.type"] == "401"
+
+
+def test_a_download_is_one_span(mode: str, server: MockServer, tmp_path: Any) -> None:
+    spans()
+    target = tmp_path / "hello.mp3"
+    if mode == "sync":
+        call(mode, server, lambda c: c.audio.tts_to_file(target, input="Hello", model="tts-1", voice="alloy"))
+    else:
+
+        async def go(c: Any) -> Any:
+            return await c.audio.tts_to_file(target, input="Hello", model="tts-1", voice="alloy")
+
+        call(mode, server, go)
+    (span,) = spans()
+    assert span.name == "generate_content tts-1"
+    assert target.stat().st_size > 0
+
+
+def test_the_tool_runner_traces_each_tool_call(mode: str, server: MockServer) -> None:
+    import meganova
+
+    @meganova.tool
+    def get_weather(city: str) -> str:
+        """The current weather in a city."""
+        return f"Sunny in {city}"
+
+    server.reset()
+    spans()
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    if mode == "sync":
+        call(mode, server, lambda c: c.chat.run_tools(messages=messages, model=MODEL, tools=[get_weather]).until_done())
+    else:
+
+        async def go(c: Any) -> Any:
+            return await c.chat.run_tools(messages=messages, model=MODEL, tools=[get_weather]).until_done()
+
+        call(mode, server, go)
+    finished = spans()
+    tools = [s for s in finished if s.name == "execute_tool get_weather"]
+    assert len(tools) == 1
+    assert tools[0].kind == trace.SpanKind.INTERNAL
+    assert tools[0].attributes["gen_ai.tool.call.id"]
+    assert [s.name for s in finished].count(f"chat {MODEL}") == 2
+
+
+def test_a_session_id_is_the_conversation_id(mode: str, server: MockServer) -> None:
+    spans()
+    call(
+        mode,
+        server,
+        lambda c: c.chat.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], session_id="sess_42"),
+    )
+    (span,) = spans()
+    assert span.attributes["gen_ai.conversation.id"] == "sess_42"

@@ -51,6 +51,7 @@ from typing import (
 import attrs
 
 from ._json import obj, string
+from .._telemetry import tool_span
 from ._tool import Tool, ToolOutcome, as_tool
 
 if TYPE_CHECKING:
@@ -415,8 +416,7 @@ class ToolRunner(_RunnerBase):
                 for call in calls:  # one by one: leaving between two calls runs no further tool
                     approved, outcome = self._check(call)
                     if outcome is None:
-                        assert call.tool is not None
-                        outcome = call.tool.run(call.arguments, raise_errors=raise_errors)
+                        outcome = _run_one(call, raise_errors)
                     yield state.record(call, outcome, approved)
                 continue
             checked = [(call, *self._check(call)) for call in calls]
@@ -446,8 +446,17 @@ class ToolRunner(_RunnerBase):
 
 
 def _run_one(call: ToolCallRequest, raise_errors: bool) -> ToolOutcome:
+    """One sync tool call, in its `execute_tool` span when traced."""
     assert call.tool is not None
-    return call.tool.run(call.arguments, raise_errors=raise_errors)
+    with tool_span(call.name, call.id, call.tool.description):
+        return call.tool.run(call.arguments, raise_errors=raise_errors)
+
+
+async def _arun_one(call: ToolCallRequest, raise_errors: bool, in_thread: bool) -> ToolOutcome:
+    """One tool call of an async loop, in its `execute_tool` span when traced."""
+    assert call.tool is not None
+    with tool_span(call.name, call.id, call.tool.description):
+        return await call.tool.arun(call.arguments, raise_errors=raise_errors, in_thread=in_thread)
 
 
 async def _await(value: Awaitable[Any]) -> Any:
@@ -458,7 +467,7 @@ async def _gather(calls: List[Tuple[ToolCallRequest, bool]], raise_errors: bool)
     tasks = []
     for call, in_thread in calls:
         assert call.tool is not None
-        tasks.append(call.tool.arun(call.arguments, raise_errors=raise_errors, in_thread=in_thread))
+        tasks.append(_arun_one(call, raise_errors, in_thread))
     return list(await asyncio.gather(*tasks))
 
 
