@@ -18,6 +18,7 @@ then `start()` returns None after a dictionary lookup. Spans never replace the o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -286,8 +287,6 @@ def tool_span(name: str, call_id: Optional[str] = None, description: Optional[st
     trace = _otel()
     tracer = None if trace is None else _tracer(trace)
     if tracer is None:
-        import contextlib
-
         return contextlib.nullcontext()
     attributes: Dict[str, Any] = {
         "gen_ai.operation.name": "execute_tool",
@@ -354,7 +353,5 @@ def stream_left(state: Any) -> None:
     """A stream object was closed or dropped: end its call's span if the stream had not ended. Never raises."""
     telemetry = getattr(state, "telemetry", None)
     if telemetry is not None and not telemetry.ended:
-        try:
+        with contextlib.suppress(Exception):  # a tracer's failure never breaks the close of a stream
             telemetry.left()
-        except Exception:  # noqa: S110 - a tracer's failure never breaks the close of a stream
-            pass

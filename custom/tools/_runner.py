@@ -50,8 +50,8 @@ from typing import (
 
 import attrs
 
-from ._json import obj, string
 from .._telemetry import tool_span
+from ._json import obj, string
 from ._tool import Tool, ToolOutcome, as_tool
 
 if TYPE_CHECKING:
