@@ -5,10 +5,10 @@ Public names are re-exported from `meganova` (`MegaNova`, `AsyncMegaNova`, `Mega
 """
 
 from ._client import AsyncMegaNova, MegaNova
-from ._middleware import AsyncCallNext, CallNext, MiddlewareRequest
-from ._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
 from ._version import __version__
-from .errors import MeganovaError
+from .runtime.errors import MeganovaError
+from .runtime.middleware import AsyncCallNext, CallNext, MiddlewareRequest
+from .runtime.streaming import AsyncChatStream, ChatStream, ChatStreamChunk
 
 __all__ = [
     "AsyncCallNext",

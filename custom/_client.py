@@ -20,31 +20,6 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Seq
 import attrs
 import httpx
 
-from . import _telemetry
-from ._download import FileTarget, Sink
-from ._logging import setup_logging
-from ._middleware import Middleware, check_middleware
-from ._options import (
-    DEFAULT_LIMITS,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    ClientOptions,
-    TimeoutTypes,
-    check_headers,
-    check_max_retries,
-    make_timeout,
-    resolve_api_key,
-    resolve_base_url,
-)
-from ._pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
-from ._raw_response import AsyncStreamedAPIResponse, StreamedAPIResponse, raw_answer, raw_download
-from ._request import Uploads, build_request
-from ._response import is_binary, is_event_stream, not_an_event_stream, not_binary, parse_answer
-from ._secrets import Secret, install_log_filter
-from ._streaming import ChatStreamState, open_stream, release_deferred
-from ._transport import AsyncSender, RetryState, SyncSender
-from .errors import MeganovaError
 from .resources import (
     AsyncAudio,
     AsyncBilling,
@@ -67,6 +42,31 @@ from .resources import (
     Usage,
     Videos,
 )
+from .runtime import telemetry as _telemetry
+from .runtime.download import FileTarget, Sink
+from .runtime.errors import MeganovaError
+from .runtime.log import setup_logging
+from .runtime.middleware import Middleware, check_middleware
+from .runtime.options import (
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientOptions,
+    TimeoutTypes,
+    check_headers,
+    check_max_retries,
+    make_timeout,
+    resolve_api_key,
+    resolve_base_url,
+)
+from .runtime.pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
+from .runtime.raw_response import AsyncStreamedAPIResponse, StreamedAPIResponse, raw_answer, raw_download
+from .runtime.request import Uploads, build_request
+from .runtime.response import is_binary, is_event_stream, not_an_event_stream, not_binary, parse_answer
+from .runtime.secrets import Secret, install_log_filter
+from .runtime.send import AsyncSender, RetryState, SyncSender
+from .runtime.streaming import ChatStreamState, open_stream, release_deferred
 
 if TYPE_CHECKING:
     from ..client import AuthenticatedClient
@@ -133,7 +133,7 @@ class _BaseClient(Generic[HttpT]):
         the first attempt. `http_client` is used as given (you close it), with our headers and retries.
         `strict_response_validation=True` checks every field of an answer when it arrives (by default a
         field is checked when read, and an optional one that does not match reads as None).
-        `middleware`: callables run around each HTTP attempt, inside the retry loop (`_middleware.py`)."""
+        `middleware`: callables run around each HTTP attempt, inside the retry loop (`runtime/middleware.py`)."""
         setup_logging()
         install_log_filter()
         api_key = resolve_api_key(api_key)  # a `Secret` from here on: no frame local holds the bare key
@@ -165,7 +165,7 @@ class _BaseClient(Generic[HttpT]):
     _asynchronous: bool
 
     def _new_pool(self, options: ClientOptions) -> HttpT:
-        """Our own pool (see `_pool.py`), sized for concurrency, with the process's shared TLS context,
+        """Our own pool (see `runtime/pool.py`), sized for concurrency, with the process's shared TLS context,
         the environment's proxies (as httpx would read them) and no cookie jar."""
         verify = shared_ssl_context(options.base_url)
         return self._http_class(
@@ -308,7 +308,7 @@ class _BaseClient(Generic[HttpT]):
         (`asyncio_detailed` with `AsyncMegaNova`)."""
         if self._raw is None:
             from ..client import AuthenticatedClient
-            from ._raw import raw_httpx_client
+            from .runtime.raw_client import raw_httpx_client
 
             self._raw = AuthenticatedClient(base_url=self._options.base_url, token=self._options.api_key.reveal())
             http = raw_httpx_client(self._sender, self._options)
@@ -355,7 +355,7 @@ class MegaNova(_BaseClient[httpx.Client]):
         self.rerank, self.videos, self.serverless = Rerank(self), Videos(self), Serverless(self)
 
     def _send(self, request: Request, cast_to: Any, options: CallOptions, unwrap: Optional[str] = None) -> Any:
-        """Send one call (retrying as decided in `_transport`) and read its answer as `cast_to`."""
+        """Send one call (retrying as decided in `runtime/send`) and read its answer as `cast_to`."""
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
@@ -453,7 +453,7 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         self.rerank, self.videos, self.serverless = AsyncRerank(self), AsyncVideos(self), AsyncServerless(self)
 
     async def _send(self, request: Request, cast_to: Any, options: CallOptions, unwrap: Optional[str] = None) -> Any:
-        """Send one call (retrying as decided in `_transport`) and read its answer as `cast_to`."""
+        """Send one call (retrying as decided in `runtime/send`) and read its answer as `cast_to`."""
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)

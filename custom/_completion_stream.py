@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Generator, Iterator, Optio
 
 import httpx
 
-from ._streaming import AsyncChatStream, ChatStream, ChatStreamState
+from .runtime.streaming import AsyncChatStream, ChatStream, ChatStreamState
 
 if TYPE_CHECKING:
     from ..models.chat_completion_chunk import ChatCompletionChunk

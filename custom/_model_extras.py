@@ -18,7 +18,7 @@ import struct
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, List, Optional, Union
 
-from .errors import MeganovaError
+from .runtime.errors import MeganovaError
 
 
 def _per_thousand(obj: Any, name: str, per_token: str) -> Optional[float]:

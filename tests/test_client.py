@@ -137,7 +137,7 @@ def test_user_http_client_is_used_and_not_closed(harness: Callable[..., Harness]
 
 
 def test_default_pool_fits_concurrency() -> None:
-    from meganova.custom._pool import SHARDS, ShardedTransport
+    from meganova.custom.runtime.pool import SHARDS, ShardedTransport
 
     client = MegaNova(api_key=API_KEY, base_url=BASE_URL)
     transport = client._http._transport
@@ -148,7 +148,7 @@ def test_default_pool_fits_concurrency() -> None:
 
 
 def test_balancer_keeps_one_request_at_a_time_on_the_first_shard() -> None:
-    from meganova.custom._pool import Balancer
+    from meganova.custom.runtime.pool import Balancer
 
     balancer = Balancer(4)
     for _ in range(3):  # sequential use: always shard 0, so one connection is reused

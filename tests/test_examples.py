@@ -120,7 +120,7 @@ class Api:
 def api(monkeypatch: pytest.MonkeyPatch) -> Api:
     """Every client the examples build connects to `Api` instead of the network."""
     from meganova import AsyncMegaNova, MegaNova
-    from meganova.custom._pool import AsyncShardedTransport, ShardedTransport
+    from meganova.custom.runtime.pool import AsyncShardedTransport, ShardedTransport
 
     handler = Api()
     real_client, real_async_client = httpx.Client, httpx.AsyncClient

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
-from meganova.custom._retry import parse_retry_after, wait_before_retry
-from meganova.custom.errors import MASK, error_for_status, scrub
+from meganova.custom.runtime.errors import MASK, error_for_status, scrub
+from meganova.custom.runtime.retry import parse_retry_after, wait_before_retry
 from meganova.testing import MockServer
 
 from conftest import CHAT_RESPONSE, MODEL_INFO, Pieces

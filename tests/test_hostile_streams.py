@@ -28,8 +28,8 @@ import pytest
 from hostile_streams_server import DONE, END, MODEL, PING, REQUEST_ID, HostileServer, chunk, event, head
 
 from meganova import AsyncMegaNova, MegaNova
-from meganova.custom._sse import MAX_EVENT_BYTES, SSEDecoder
-from meganova.custom._streaming import _from_dict
+from meganova.custom.runtime.sse import MAX_EVENT_BYTES, SSEDecoder
+from meganova.custom.runtime.streaming import _from_dict
 from meganova.errors import (
     APIConnectionError,
     APIResponseValidationError,

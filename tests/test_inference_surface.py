@@ -232,8 +232,8 @@ def test_serverless_lives_outside_v1_and_keeps_a_proxy_prefix(call: Any, server:
     assert request.query["modality"] == "text_generation" and request.query["include_tag_counts"] == "false"
     assert page.count == len(page.models) > 0
     from meganova.api.serverless import list_serverless_models
-    from meganova.custom._options import ClientOptions
-    from meganova.custom._request import _url
+    from meganova.custom.runtime.options import ClientOptions
+    from meganova.custom.runtime.request import _url
 
     options = ClientOptions.create(
         api_key="sk-x",

@@ -24,7 +24,7 @@ import httpcore
 import pytest
 
 from meganova import AsyncMegaNova, MegaNova
-from meganova.custom._pool import SHARDS, AsyncShardedTransport, Balancer, ShardedTransport
+from meganova.custom.runtime.pool import SHARDS, AsyncShardedTransport, Balancer, ShardedTransport
 from meganova.testing import MockServer
 
 SUMMARY: List[str] = []

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
-from meganova.custom._middleware import MiddlewareRequest
+from meganova.custom.runtime.middleware import MiddlewareRequest
 from meganova.errors import APIConnectionError, RateLimitError
 from meganova.testing import MockServer
 

@@ -19,8 +19,8 @@ import pytest
 from net_servers import MODEL, CertAuthority, ChatServer, ForwardingProxy
 
 from meganova import AsyncMegaNova, MegaNova
-from meganova.custom._options import DEFAULT_LIMITS
-from meganova.custom._pool import SHARDS, AsyncShardedTransport, ShardedTransport
+from meganova.custom.runtime.options import DEFAULT_LIMITS
+from meganova.custom.runtime.pool import SHARDS, AsyncShardedTransport, ShardedTransport
 from meganova.errors import APIConnectionError
 from meganova.testing import MockServer
 

@@ -27,7 +27,7 @@ import pytest
 from hostile_http_server import HostileServer, _read_request, answer, gzip_of_zeros
 
 from meganova import AsyncMegaNova, MegaNova
-from meganova.custom import _streaming
+from meganova.custom.runtime import streaming as _streaming
 from meganova.errors import (
     APIConnectionError,
     APIError,
@@ -490,11 +490,11 @@ def test_protocol_errors_are_recognised_by_their_library() -> None:
     import h11
     import httpcore
 
-    from meganova.custom._transport import is_protocol_error, protocol_failure
+    from meganova.custom.runtime.send import is_protocol_error, protocol_failure
 
     assert is_protocol_error(h11.LocalProtocolError("x")) and is_protocol_error(httpcore.LocalProtocolError("x"))
     assert not is_protocol_error(ValueError("x")) and not is_protocol_error(KeyboardInterrupt())
-    from meganova.custom._secrets import SECRETS_EXTENSION, Secret, Secrets
+    from meganova.custom.runtime.secrets import SECRETS_EXTENSION, Secret, Secrets
 
     request = httpx.Request(
         "POST",

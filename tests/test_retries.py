@@ -9,7 +9,7 @@ from typing import Callable
 import httpx
 import pytest
 
-from meganova.custom._retry import backoff, parse_retry_after, wait_before_retry
+from meganova.custom.runtime.retry import backoff, parse_retry_after, wait_before_retry
 from meganova.errors import (
     APIConnectionError,
     APITimeoutError,

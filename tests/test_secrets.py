@@ -23,7 +23,7 @@ from hostile_streams_server import HostileServer, chunk, event, head
 
 from meganova import AsyncMegaNova, MegaNova
 from meganova.cloud import AsyncCloudAgent, CloudAgent
-from meganova.custom._secrets import MaskedStr, Secret, scrub
+from meganova.custom.runtime.secrets import MaskedStr, Secret, scrub
 from meganova.errors import APIConnectionError, APIError, MeganovaError
 from meganova.testing import AGENT_KEY, MockServer
 

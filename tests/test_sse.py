@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meganova.custom._sse import ServerSentEvent, SSEDecoder
+from meganova.custom.runtime.sse import ServerSentEvent, SSEDecoder
 
 
 def decode(*pieces: bytes) -> List[ServerSentEvent]:

@@ -22,7 +22,7 @@ from hostile_streams_server import DONE, END, HostileServer, chunk, event, head
 
 from meganova import AsyncMegaNova, MegaNova
 from meganova.cloud import AsyncCloudAgent, CloudAgent
-from meganova.custom._sse import SSEDecoder
+from meganova.custom.runtime.sse import SSEDecoder
 from meganova.errors import APIConnectionError
 from meganova.models import ChatCompletionChunk
 from meganova.testing import AGENT_KEY, MockServer
@@ -242,7 +242,7 @@ def test_aclose_releases_a_stream_and_one_never_opened_is_never_sent(mock: MockS
 
 
 def test_finish_reason_is_said_once_per_choice_even_when_the_server_repeats_it() -> None:
-    from meganova.custom._streaming import ChatStreamState
+    from meganova.custom.runtime.streaming import ChatStreamState
 
     def sent(index: int, content: str, finish: Any = None, usage: Any = None) -> bytes:
         body: Any = {"id": "c", "choices": [{"index": index, "delta": {"content": content}, "finish_reason": finish}]}

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from meganova.custom._streaming import ChatStreamChunk, ChatStreamState
+from meganova.custom.runtime.streaming import ChatStreamChunk, ChatStreamState
 from meganova.errors import (
     APIConnectionError,
     APIResponseValidationError,

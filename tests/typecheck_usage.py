@@ -136,7 +136,7 @@ def habits(client: MegaNova) -> None:
     import httpx
 
     import meganova
-    from meganova.custom._raw_response import StreamedAPIResponse
+    from meganova.custom.runtime.raw_response import StreamedAPIResponse
     from meganova.errors import VideoTimeoutError
     from meganova.models import ChoiceLogprobs, TokenLogprob, Transcription
 

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional,
 
 import attrs
 
-from meganova.custom.errors import MeganovaError
+from meganova.custom.runtime.errors import MeganovaError
 from meganova.custom.tools import ModelResponseEvent, Tool, ToolCallEvent
 from meganova.custom.tools._runner import RunState
 from meganova.custom.tools._schema import function_fields

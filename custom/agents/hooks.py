@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import attrs
 
-from meganova.custom.errors import MeganovaError
+from meganova.custom.runtime.errors import MeganovaError
 
 
 class HookType(str, enum.Enum):

@@ -31,7 +31,7 @@ from ._prompt import estimate_tokens, fixed_parts, greeting_text
 from ._store import SessionStore
 
 if TYPE_CHECKING:
-    from meganova.custom._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
+    from meganova.custom.runtime.streaming import AsyncChatStream, ChatStream, ChatStreamChunk
     from meganova.models.chat_response import ChatResponse
 
 __all__ = [

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, S
 from meganova.api.agents import AgentsResource, AsyncAgentsResource
 from meganova.custom._client import AsyncMegaNova, MegaNova
 from meganova.custom._completion_stream import AsyncCompletionStream, CompletionStream
-from meganova.custom._options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, TimeoutTypes
-from meganova.custom._secrets import MaskedStr
+from meganova.custom.runtime.options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, TimeoutTypes
+from meganova.custom.runtime.secrets import MaskedStr
 from meganova.errors import MeganovaError
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 from ...api.chat import AsyncChatResource, ChatResource
 from .._completion_stream import AsyncCompletionStream, CompletionStream
-from .._streaming import AsyncChatStream, ChatStream
+from ..runtime.streaming import AsyncChatStream, ChatStream
 from ..tools._resource import AsyncStreamEventsMethod, AsyncToolsMethods, SyncStreamEventsMethod, SyncToolsMethods
 
 

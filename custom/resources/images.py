@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict
 
 from ...api.images import AsyncImagesResource, ImagesResource
-from ..errors import MeganovaError
+from ..runtime.errors import MeganovaError
 
 if TYPE_CHECKING:
     from ...types import Request

@@ -4,7 +4,7 @@ Extension: `generate(..., wait=True)` polls `get()` every `poll_interval` second
 is `completed` or `failed` (the async client awaits between polls, never blocking the loop), and
 raises `VideoTimeoutError` (in `meganova.errors`) when `timeout` seconds pass first. In this method
 `timeout` is that total wait, as in the 0.4 SDK; each HTTP attempt is bounded by the client's own
-timeout. One deadline covers the whole wait (`_wait.py`): a retry whose wait (a Retry-After, a
+timeout. One deadline covers the whole wait (`runtime/wait.py`): a retry whose wait (a Retry-After, a
 backoff) would pass it is not made, so the call ends within `timeout` plus one attempt's bound.
 
 The first poll comes `poll_interval` seconds after the start (or at the deadline, if sooner); the
@@ -28,8 +28,8 @@ from ...api.videos import (
     VideosResourceWithRawResponse,
 )
 from ...types import APIResponse
-from .._wait import WaitDeadline, check_seconds
-from ..errors import APIResponseValidationError, MeganovaError, VideoTimeoutError
+from ..runtime.errors import APIResponseValidationError, MeganovaError, VideoTimeoutError
+from ..runtime.wait import WaitDeadline, check_seconds
 
 if TYPE_CHECKING:
     from ...models.video_generation import VideoGeneration

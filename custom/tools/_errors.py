@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from ..errors import MeganovaError
+from ..runtime.errors import MeganovaError
 
 
 class SchemaError(MeganovaError, TypeError):

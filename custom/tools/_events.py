@@ -40,7 +40,7 @@ from ._parse import ParsedChatResponse, ParsedChoice, ParsedMessage, parse_parti
 
 if TYPE_CHECKING:
     from ...models.chat_response import ChatResponse
-    from .._streaming import AsyncChatStream, ChatStream, ChatStreamChunk
+    from ..runtime.streaming import AsyncChatStream, ChatStream, ChatStreamChunk
 
 T = TypeVar("T")
 

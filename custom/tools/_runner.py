@@ -50,7 +50,7 @@ from typing import (
 
 import attrs
 
-from .._telemetry import tool_span
+from ..runtime.telemetry import tool_span
 from ._json import obj, string
 from ._tool import Tool, ToolOutcome, as_tool
 

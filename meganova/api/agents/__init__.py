@@ -33,7 +33,7 @@ _ChatResponse = _t.read_model("chat_response", "ChatResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
-    from ...custom._raw_response import (  # noqa: F401
+    from ...custom.runtime.raw_response import (  # noqa: F401
         AsyncResponseContext,
         ResponseContext,
     )
@@ -408,7 +408,7 @@ class AgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`info()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().info(
@@ -442,7 +442,7 @@ class AgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`chat()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().chat(
@@ -477,7 +477,7 @@ class AgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`confirm_tool()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().confirm_tool(
@@ -511,7 +511,7 @@ class AgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`completions()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().completions(
@@ -546,7 +546,7 @@ class AgentsResourceWithStreamingResponse(Generic[StreamT]):
     ) -> ResponseContext[StreamT]:
         """`completions_stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
         as they arrive; `response.parse()` the stream object instead."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().completions_stream(
@@ -1127,7 +1127,7 @@ class AsyncAgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`info()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().info(
@@ -1161,7 +1161,7 @@ class AsyncAgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`chat()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().chat(
@@ -1196,7 +1196,7 @@ class AsyncAgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`confirm_tool()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().confirm_tool(
@@ -1230,7 +1230,7 @@ class AsyncAgentsResourceWithStreamingResponse(Generic[StreamT]):
         """`completions()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().completions(
@@ -1265,7 +1265,7 @@ class AsyncAgentsResourceWithStreamingResponse(Generic[StreamT]):
     ) -> AsyncResponseContext[StreamT]:
         """`completions_stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
         as they arrive; `await response.parse()` the stream object instead."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: cast(

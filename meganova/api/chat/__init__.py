@@ -31,7 +31,7 @@ _ChatResponse = _t.read_model("chat_response", "ChatResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
-    from ...custom._raw_response import (  # noqa: F401
+    from ...custom.runtime.raw_response import (  # noqa: F401
         AsyncResponseContext,
         ResponseContext,
     )
@@ -422,7 +422,7 @@ class ChatResourceWithStreamingResponse(Generic[StreamT]):
         """`create()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().create(
@@ -485,7 +485,7 @@ class ChatResourceWithStreamingResponse(Generic[StreamT]):
     ) -> ResponseContext[StreamT]:
         """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
         as they arrive; `response.parse()` the stream object instead."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().stream(
@@ -1117,7 +1117,7 @@ class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
         """`create()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().create(
@@ -1180,7 +1180,7 @@ class AsyncChatResourceWithStreamingResponse(Generic[StreamT]):
     ) -> AsyncResponseContext[StreamT]:
         """`stream()` as a context manager: `response.iter_lines()` gives the event stream's lines
         as they arrive; `await response.parse()` the stream object instead."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: cast(

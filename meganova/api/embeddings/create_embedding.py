@@ -254,7 +254,7 @@ def request(
     sent). The API's value rules (`minItems`, ranges, enums, `x-meganova-required-unless`) are the
     server's to judge: its 400 reaches the caller as `BadRequestError`."""
     if extra_fields:
-        from ...custom._arguments import refuse_near_misses
+        from ...custom.runtime.arguments import refuse_near_misses
 
         refuse_near_misses("create", extra_fields, _PARAMETERS)
     body: dict[str, Any] = {}

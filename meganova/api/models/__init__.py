@@ -32,7 +32,7 @@ _ModelList = _t.read_model("model_list", "ModelList")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
-    from ...custom._raw_response import (  # noqa: F401
+    from ...custom.runtime.raw_response import (  # noqa: F401
         AsyncResponseContext,
         ResponseContext,
     )
@@ -149,7 +149,7 @@ class ModelsResourceWithStreamingResponse:
         """`list()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().list(
@@ -174,7 +174,7 @@ class ModelsResourceWithStreamingResponse:
         """`get()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().get(
@@ -341,7 +341,7 @@ class AsyncModelsResourceWithStreamingResponse:
         """`list()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().list(
@@ -366,7 +366,7 @@ class AsyncModelsResourceWithStreamingResponse:
         """`get()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().get(

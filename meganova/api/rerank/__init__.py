@@ -31,7 +31,7 @@ _RerankResponse = _t.read_model("rerank_response", "RerankResponse")
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
-    from ...custom._raw_response import (  # noqa: F401
+    from ...custom.runtime.raw_response import (  # noqa: F401
         AsyncResponseContext,
         ResponseContext,
     )
@@ -146,7 +146,7 @@ class RerankResourceWithStreamingResponse:
         """`create()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().create(
@@ -307,7 +307,7 @@ class AsyncRerankResourceWithStreamingResponse:
         """`create()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().create(

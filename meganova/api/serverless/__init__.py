@@ -33,7 +33,7 @@ _ServerlessModelsResponse = _t.read_model(
 if TYPE_CHECKING:
     import httpx  # noqa: F401
 
-    from ...custom._raw_response import (  # noqa: F401
+    from ...custom.runtime.raw_response import (  # noqa: F401
         AsyncResponseContext,
         ResponseContext,
     )
@@ -149,7 +149,7 @@ class ServerlessResourceWithStreamingResponse:
         """`list_models()` as a context manager (`with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `parse()`)."""
-        from ...custom._raw_response import ResponseContext
+        from ...custom.runtime.raw_response import ResponseContext
 
         return ResponseContext(
             lambda: self._twin().list_models(
@@ -314,7 +314,7 @@ class AsyncServerlessResourceWithStreamingResponse:
         """`list_models()` as a context manager (`async with ... as response:`): the request is
         sent on entering; `response` has the status and headers, and its body is read when asked
         (`iter_bytes()`, `iter_lines()`, `await parse()`)."""
-        from ...custom._raw_response import AsyncResponseContext
+        from ...custom.runtime.raw_response import AsyncResponseContext
 
         return AsyncResponseContext(
             lambda: self._twin().list_models(

@@ -23,26 +23,26 @@ from typing import (
 
 import httpx
 
-from ._body import Decoder
-from ._response import parse_answer, request_id_of, validation_error
+from .body import Decoder
 from .errors import MeganovaError
+from .response import parse_answer, request_id_of, validation_error
 
 _UNSET: Any = object()
 
 if TYPE_CHECKING:
-    from ..types import APIResponse
+    from ...types import APIResponse
 
 
 def raw_answer(response: httpx.Response, cast_to: Any, strict: bool, unwrap: Optional[str]) -> APIResponse[Any]:
     """The `APIResponse` for a successful answer (nothing is parsed until `parse()`)."""
-    from ..types import APIResponse
+    from ...types import APIResponse
 
     return APIResponse(response, lambda: parse_answer(cast_to, response, strict, unwrap))
 
 
 def raw_download(response: httpx.Response, written: int) -> APIResponse[int]:
     """The `APIResponse` of a download written to a file: `parse()` is the number of bytes written."""
-    from ..types import APIResponse
+    from ...types import APIResponse
 
     return APIResponse(response, lambda: written)
 
@@ -154,7 +154,7 @@ class _StreamedBase(Generic[T]):
         return request_id_of(self.http_response)
 
     def _failed(self, exc: httpx.HTTPError) -> MeganovaError:
-        from ._transport import connection_error
+        from .send import connection_error
 
         return connection_error(exc, self.http_response.request)
 

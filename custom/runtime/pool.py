@@ -174,7 +174,7 @@ def _new_shards(
     kind: Callable[..., ShardT], verify: Verify, limits: httpx.Limits, proxy: Optional[str], shards: int
 ) -> Tuple[List[ShardT], Balancer]:
     extra: Dict[str, Any] = {} if proxy is None else {"proxy": httpx.Proxy(url=proxy)}
-    from ._deadline_backend import install  # imports httpcore: when the first pool is built
+    from .deadline_backend import install  # imports httpcore: when the first pool is built
 
     pools = [kind(verify=verify, limits=each, **extra) for each in _limits(limits, shards)]
     for pool in pools:

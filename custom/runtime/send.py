@@ -4,13 +4,13 @@ small loops below, one sync and one async, do I/O: send, read, sleep.
 Bounds on what a server can make a non-streamed call do:
 - Time: each attempt has a deadline, `timeout` seconds after it starts (for an `httpx.Timeout`, the
   largest of its connect, read, write and pool values; none when read is None). Every connect, read and
-  write of the attempt gets only the time left (`_deadline.py`), so a body or headers dripped a byte at
+  write of the attempt gets only the time left (`deadline.py`), so a body or headers dripped a byte at
   a time, or `100 Continue` sent forever, end in `APITimeoutError` (retried like any timeout) once it
   passes. `timeout=0` raises `APITimeoutError` at once. With your own `http_client=` the deadline is
   checked between body pieces only. A stream's body is not bounded by it (there `timeout` is the
   longest silence between chunks).
   A download (`<method>_to_file`) is read here too, within the same deadline.
-- Memory (one body reader, `_body.py`, for every answer): a body is read raw (`iter_raw`) and decoded
+- Memory (one body reader, `body.py`, for every answer): a body is read raw (`iter_raw`) and decoded
   (gzip, deflate, stacked) in steps of at most 1 MiB, counted after decoding, up to `max_response_bytes`
   (64 MiB by default; a download too, written to its temporary file as it arrives); past it the
   connection is closed and the call fails, not retried: a 2xx with `APIResponseValidationError`, an
@@ -21,7 +21,7 @@ Bounds on what a server can make a non-streamed call do:
 - Failures: every transport failure ends here as a `MeganovaError` (`connection_error`,
   `protocol_failure`), h11/httpcore protocol errors included; one raised while the request was being
   sent (a file that changed size) is not retried, since the server got part of a body.
-- Secrets: every secret of the client (`_secrets.py`: its key, a Studio agent's key in the path, proxy
+- Secrets: every secret of the client (`secrets.py`: its key, a Studio agent's key in the path, proxy
   credentials), echoed anywhere by the server or quoted by httpx, is scrubbed from errors and log lines:
   each error is built from the request, which carries them (`secrets_of`). A connection error keeps its
   cause (the httpx error) without the cause's frames, whose locals hold the headers.
@@ -37,14 +37,15 @@ from typing import Awaitable, Callable, Optional, Union
 
 import httpx
 
-from . import _deadline
-from ._body import HEAD, BodyReader
-from ._download import Sink
-from ._logging import logger, redact_headers
-from ._middleware import MiddlewareRequest, async_chain, sync_chain
-from ._options import ClientOptions
-from ._request import OPERATION_EXTENSION, ensure_idempotency_key
-from ._response import (
+from . import deadline as _deadline
+from .body import HEAD, BodyReader
+from .download import Sink
+from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status
+from .log import logger, redact_headers
+from .middleware import MiddlewareRequest, async_chain, sync_chain
+from .options import ClientOptions
+from .request import OPERATION_EXTENSION, ensure_idempotency_key
+from .response import (
     is_binary,
     is_event_stream,
     is_sse_content_type,
@@ -52,11 +53,10 @@ from ._response import (
     request_id_of,
     validation_error,
 )
-from ._retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
-from ._secrets import Secrets, carry, scrub, secrets_of
-from ._telemetry import CallTelemetry
-from ._wait import retry_fits
-from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError, error_for_status
+from .retry import backoff, is_retryable_status, parse_retry_after, wait_before_retry
+from .secrets import Secrets, carry, scrub, secrets_of
+from .telemetry import CallTelemetry
+from .wait import retry_fits
 
 # Transport failures worth another attempt: the request may not have reached the server, or its
 # answer was lost; POSTs carry an Idempotency-Key, so a retry never makes the server act twice.
@@ -121,7 +121,7 @@ class RetryState:
         self.raise_for_status = raise_for_status
         self.retries = 0
         self.telemetry: Optional[CallTelemetry] = None
-        """The call's span, when traced (`_telemetry.py`)."""
+        """The call's span, when traced (`telemetry.py`)."""
         self._log_request()
 
     def _log_request(self) -> None:
@@ -183,7 +183,7 @@ class RetryState:
         retry_after = parse_retry_after(headers)
         if self.retries < self.max_retries and is_retryable_status(status, headers):
             wait = wait_before_retry(self.retries, retry_after)
-            if wait is not None and retry_fits(wait):  # a wait's deadline (`_wait.py`) cuts the retries
+            if wait is not None and retry_fits(wait):  # a wait's deadline (`wait.py`) cuts the retries
                 return self._next(wait, f"HTTP {status}")
         self._log(response)
         if not self.raise_for_status:
@@ -229,7 +229,7 @@ class RetryState:
 
 def _must_read(response: httpx.Response, stream: bool, unread: bool = False) -> bool:
     """Whether the body is read inside the retry loop: always, but for a successful event stream (or
-    any successful body, with `unread`: `with_streaming_response`, read later through `_body`)."""
+    any successful body, with `unread`: `with_streaming_response`, read later through `body`)."""
     if not 200 <= response.status_code < 300:
         return True
     return not (unread or (stream and is_event_stream(response)))

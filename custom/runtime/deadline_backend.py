@@ -1,5 +1,5 @@
 """The network backends of our pools' httpcore pools that keep each socket operation within the attempt's
-deadline (`_deadline.py`). Imported when a pool is built, not by `import meganova`."""
+deadline (`deadline.py`). Imported when a pool is built, not by `import meganova`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Iterable, Optional, Union
 import httpcore
 import httpx
 
-from ._deadline import _left
+from .deadline import _left
 
 
 class _Stream(httpcore.NetworkStream):
@@ -117,7 +117,7 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
 
 def install(shard: Union[httpx.HTTPTransport, httpx.AsyncHTTPTransport]) -> bool:
     """Put the deadline backend under the httpcore pool of one of our pool's shards (idempotent), as
-    `_pool` builds it; False, changing nothing, where httpx/httpcore's insides differ (then only the
+    `pool` builds it; False, changing nothing, where httpx/httpcore's insides differ (then only the
     between-pieces check of the body remains)."""
     pool = getattr(shard, "_pool", None)
     backend = getattr(pool, "_network_backend", None)

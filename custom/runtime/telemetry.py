@@ -68,7 +68,7 @@ def _tracer(trace: Any) -> Any:
     provider = trace.get_tracer_provider()
     if type(provider).__name__ in ("ProxyTracerProvider", "NoOpTracerProvider"):
         return None
-    from ._version import __version__
+    from .._version import __version__
 
     return provider.get_tracer(_TRACER_NAME, __version__)
 
@@ -221,7 +221,7 @@ def _meter_instruments() -> Optional[Any]:
         return None
     if _instruments is not None and _instruments[0] is provider:
         return _instruments[1]
-    from ._version import __version__
+    from .._version import __version__
 
     meter = provider.get_meter(_TRACER_NAME, __version__)
     made = (

@@ -7,7 +7,7 @@ Rules (one place, both clients):
   does that).
 - A body that ends before either (a dropped connection, an empty 200 stream), or inside an event (bytes
   without the blank line that ends it, even after a finish_reason), raises `APIConnectionError`: a
-  cut-off answer never looks complete. A UTF-8 byte order mark at the start is skipped (`_sse.py`).
+  cut-off answer never looks complete. A UTF-8 byte order mark at the start is skipped (`sse.py`).
 - An error event (`event: error`, or an object with an `error` key) raises the matching `APIError`;
   malformed JSON (also JSON nested too deeply to decode) raises `APIResponseValidationError`. Nothing is
   skipped silently; whatever the server sends ends as a `MeganovaError`.
@@ -22,14 +22,14 @@ Rules (one place, both clients):
   `[DONE]` whatever the server does next (`: ping` comments forever included).
 - Memory: the body is read raw and decoded by the one body reader (`_body.Decoder`: gzip, deflate,
   stacked, in steps of at most 1 MiB, so no read inflates past that); one SSE line or one event's data
-  may hold at most `MAX_EVENT_BYTES` (16 MiB, see `_sse.py`) or `max_response_bytes` when smaller (the
+  may hold at most `MAX_EVENT_BYTES` (16 MiB, see `sse.py`) or `max_response_bytes` when smaller (the
   limit counts per event in a stream), counted after decoding: past it
   `APIResponseValidationError` is raised and the connection closed (a gzip bomb included).
 - Time: `timeout=` bounds each silence of the server, i.e. each socket read (the wait for the headers,
   then each wait between two pieces of the body); a stream that keeps sending is never cut by it. A silence
   longer than that raises `APITimeoutError` (sent again first if no chunk was handed out yet and retries
   are left).
-- Secrets: every secret of the client (`_secrets.py`) is replaced by its mask (`sk-***`, `agent_***`) in
+- Secrets: every secret of the client (`secrets.py`) is replaced by its mask (`sk-***`, `agent_***`) in
   every error a stream raises (message, code, type, param, request id, body however nested, and the URL
   of a connection error, where a Studio agent's key travels), should the server echo one.
 
@@ -80,11 +80,7 @@ from typing import (
 import attrs
 import httpx
 
-from ._body import Decoder
-from ._secrets import Secrets, as_secrets, scrub, secrets_of
-from ._sse import MAX_EVENT_BYTES, ServerSentEvent, SSEDecoder
-from ._telemetry import TELEMETRY_EXTENSION, CallTelemetry, stream_left
-from ._transport import cause_of, connection_error
+from .body import Decoder
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -93,14 +89,18 @@ from .errors import (
     api_error,
     status_of_error_event,
 )
+from .secrets import Secrets, as_secrets, scrub, secrets_of
+from .send import cause_of, connection_error
+from .sse import MAX_EVENT_BYTES, ServerSentEvent, SSEDecoder
+from .telemetry import TELEMETRY_EXTENSION, CallTelemetry, stream_left
 
 _decode_json = json.JSONDecoder().decode
 
 if TYPE_CHECKING:
-    from ..models.chat_completion_chunk import ChatCompletionChunk
-    from ..models.chat_response import ChatResponse
-    from ..models.token_usage import TokenUsage
-    from ..models.tool_call_delta import ToolCallDelta
+    from ...models.chat_completion_chunk import ChatCompletionChunk
+    from ...models.chat_response import ChatResponse
+    from ...models.token_usage import TokenUsage
+    from ...models.tool_call_delta import ToolCallDelta
 
 DRAIN_BYTES = 64 * 1024
 """After `[DONE]`: the most body bytes read on to reuse the connection."""
@@ -138,7 +138,7 @@ class ChatStreamChunk:
 
 
 def _chunk_class() -> Any:
-    from ..models.chat_completion_chunk import ChatCompletionChunk
+    from ...models.chat_completion_chunk import ChatCompletionChunk
 
     return ChatCompletionChunk
 
@@ -212,7 +212,7 @@ class ChatStreamState:
         self.started = False
         """Whether a chunk was handed out: from then on a broken connection raises, never resends."""
         self.telemetry: Optional[CallTelemetry] = None
-        """The call's span, when traced: told of the first chunk, the end, an error (`_telemetry.py`)."""
+        """The call's span, when traced: told of the first chunk, the end, an error (`telemetry.py`)."""
 
     def feed(self, piece: bytes) -> List[ChatStreamChunk]:
         """The chunks that `piece` completes. An error event or malformed data raises, after the chunks
@@ -309,7 +309,7 @@ class ChatStreamState:
 
     def final_response(self) -> ChatResponse:
         """The whole answer, assembled from the chunks, as a `ChatResponse`."""
-        from ..models.chat_response import ChatResponse
+        from ...models.chat_response import ChatResponse
 
         choices = []
         for index in sorted(self.choices):
@@ -367,7 +367,7 @@ class ChatStreamState:
             self.head = {k: payload[k] for k in ("id", "created", "model", "system_fingerprint") if k in payload}
         usage = None
         if payload.get("usage") is not None:
-            from ..models.token_usage import TokenUsage
+            from ...models.token_usage import TokenUsage
 
             usage = self.usage = _from_dict(TokenUsage, payload["usage"], self.request_id)
         if not choices:  # a usage-only chunk (or a keep-alive object)
@@ -419,7 +419,7 @@ class ChatStreamState:
         )
 
     def _tool_calls(self, state: _Choice, raw_calls: Any, payload: Dict[str, Any]) -> List[ToolCallDelta]:
-        from ..models.tool_call_delta import ToolCallDelta
+        from ...models.tool_call_delta import ToolCallDelta
 
         if not isinstance(raw_calls, list):
             raise self._invalid("A stream delta's 'tool_calls' is not a list.", payload)

@@ -21,7 +21,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
-from ._secrets import MASK, Secret, Secrets, scrub
+from .secrets import MASK, Secret, Secrets, scrub
 
 if TYPE_CHECKING:
     import httpx

@@ -11,8 +11,8 @@ from typing import Any, Dict, Union
 
 import httpx
 
-from ._options import ClientOptions
-from ._transport import AsyncSender, RetryState, SyncSender
+from .options import ClientOptions
+from .send import AsyncSender, RetryState, SyncSender
 
 _DROP = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 

@@ -13,10 +13,10 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 import attrs
 import httpx
 
-from ._logging import redact_headers
-from ._secrets import Secret, Secrets, client_secrets
-from ._version import __version__
+from .._version import __version__
 from .errors import MeganovaError
+from .log import redact_headers
+from .secrets import Secret, Secrets, client_secrets
 
 DEFAULT_BASE_URL = "https://api.meganova.ai/v1"
 DEFAULT_TIMEOUT = 60.0
@@ -173,7 +173,7 @@ class ClientOptions:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     """The most bytes (decoded) a non-streamed answer's body may hold; past it the call fails."""
     middleware: Tuple[Any, ...] = ()
-    """The user's middleware, run around each attempt (see `_middleware.py`)."""
+    """The user's middleware, run around each attempt (see `middleware.py`)."""
     headers: Mapping[str, str] = attrs.field(init=False, repr=False)
     """The headers every request carries: auth, User-Agent, X-MN-SDK, X-MN-Region, the caller's defaults."""
     stream_headers: Mapping[str, str] = attrs.field(init=False, repr=False)

@@ -3,7 +3,7 @@
 httpcore applies `timeout` to each read, and reads its value once per phase (headers, body): a server
 dripping a byte every second, or sending `100 Continue` forever, never trips it. So the send loops set
 a deadline for each attempt of a non-streamed call (`attempt()`, a context variable: per thread, per
-task), and our pools' network streams (`_deadline_backend.py`, put under each httpcore pool as `_pool`
+task), and our pools' network streams (`deadline_backend.py`, put under each httpcore pool as `pool`
 builds it) give every connect, read and write only the time left: past the deadline they raise
 httpcore's own timeout errors, which httpx maps to `httpx.TimeoutException`s. (This module imports no
 httpcore: `import meganova` does not pay for it.)

@@ -19,9 +19,9 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
 
 import httpx
 
-from ._options import check_headers
-from ._secrets import Secrets, scrub, secrets_of
 from .errors import MeganovaError
+from .options import check_headers
+from .secrets import Secrets, scrub, secrets_of
 
 CallNext = Callable[["MiddlewareRequest"], httpx.Response]
 """What a sync middleware calls to send the (possibly changed) request on."""

@@ -8,7 +8,7 @@ missing, a directory, a place we may not write, a text-mode or closed file objec
 call (cut connection, short body, timeout, an error answer) leaves the old file untouched and no
 partial or temporary file behind; a retry starts the temporary file again from zero.
 
-The body itself is read by the send loops (`_transport`, the one body reader), like every answer."""
+The body itself is read by the send loops (`send`, the one body reader), like every answer."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from typing import Any, Optional, TypeVar
 
 import httpx
 
-from ._secrets import Secrets, scrub, secrets_of
 from .errors import (
     APIError,
     APIResponseValidationError,
@@ -22,6 +21,7 @@ from .errors import (
     api_error,
     status_of_error_event,
 )
+from .secrets import Secrets, scrub, secrets_of
 
 T = TypeVar("T")
 

@@ -13,12 +13,12 @@ from typing import IO, TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple,
 
 import httpx
 
-from ._options import ClientOptions, RedactedHeaders, check_headers, make_timeout, new_idempotency_key
-from ._secrets import SECRETS_EXTENSION, carry
 from .errors import MeganovaError
+from .options import ClientOptions, RedactedHeaders, check_headers, make_timeout, new_idempotency_key
+from .secrets import SECRETS_EXTENSION, carry
 
 if TYPE_CHECKING:
-    from ..types import CallOptions, Request
+    from ...types import CallOptions, Request
 
 OPERATION_EXTENSION = "meganova.operation"
 """The request extension that carries the operation's name (its operationId), for middleware and traces."""
