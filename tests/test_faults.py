@@ -1,8 +1,9 @@
 """The fault matrix, over real TCP on loopback against `meganova.testing.MockServer`.
 
 Each scenario scripts the server, then runs one operation (`chat.create`, `chat.stream`, `models.list`,
-the binary `audio.tts` and the download `audio.tts_to_file`, which must leave no file but a whole answer)
-on the sync or the async client and asserts the exact outcome: the exception class (or success), how
+the binary `audio.tts` and the download `audio.tts_to_file`, which must leave no file but a whole answer,
+the upload `audio.transcribe`, a Studio agent's `CloudAgent.chat`, and `videos.generate(wait=True)`,
+whose scripted faults meet its creation and whose polls then run to the end) on the sync or the async client and asserts the exact outcome: the exception class (or success), how
 many attempts reached the server (and left the client), that every retry of a POST carried the same
 Idempotency-Key, and that nothing was retried that must not be. The suite prints a one-line summary.
 
@@ -26,6 +27,7 @@ import httpx
 import pytest
 
 from meganova import AsyncMegaNova, MegaNova
+from meganova.cloud import AsyncCloudAgent, CloudAgent
 from meganova.errors import (
     APIConnectionError,
     APIError,
@@ -41,9 +43,9 @@ from meganova.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from meganova.testing import MockServer
+from meganova.testing import AGENT_KEY, MockServer
 
-OPS = ("create", "stream", "list", "tts", "download")
+OPS = ("create", "stream", "list", "tts", "download", "upload", "agent", "video")
 TIMEOUT = httpx.Timeout(0.75, connect=0.75)
 MAX_RETRIES = 2
 PATHS = {
@@ -52,6 +54,9 @@ PATHS = {
     "list": "/v1/models",
     "tts": "/v1/audio/speech",
     "download": "/v1/audio/speech",
+    "upload": "/v1/audio/transcriptions",
+    "agent": f"/agents/v1/{AGENT_KEY}/chat",
+    "video": "/v1/videos/generations",
 }
 
 Outcome = Tuple[Optional[type], Optional[int]]  # (exception class or None for success, attempts)
@@ -125,7 +130,7 @@ SCENARIOS = [
     Scenario(
         "stall before headers beyond max_retries",
         [{"delay": 1.5, "times": 3}],
-        same((APITimeoutError, 3), ("create", "tts", "download")),
+        same((APITimeoutError, 3), ("create", "tts", "download", "upload", "agent", "video")),
     ),
     Scenario(
         "302 redirect (not followed)",
@@ -187,6 +192,10 @@ def closed_port() -> int:
 MESSAGES = [{"role": "user", "content": "Tell me about Neon Harbor tonight."}]
 MODEL = "meganova-ai/manta-flash-1.0"
 SPEECH = {"input": "Neon Harbor tonight.", "model": "hexgrad/Kokoro-82M", "voice": "af_heart", "response_format": "wav"}
+AUDIO = b"RIFF" + bytes(4000)  # an upload re-sendable from memory: retried like any POST
+VIDEO = {"prompt": "Neon Harbor at night", "model": "Byteplus/seedance-1-0-pro-250528"}
+POLL = 0.02
+"""Seconds between video polls (real sleeps; retry backoffs are recorded, not slept)."""
 
 
 def _download_target() -> Path:
@@ -210,6 +219,14 @@ def _no_file_left(target: Path) -> None:
 
 def run_sync(op: str, base_url: str, attempts: List[str], waits: List[float]) -> Any:
     http = httpx.Client(event_hooks={"request": [lambda request: attempts.append(request.method)]})
+    if op == "agent":
+        root = base_url[: -len("/v1")]
+        with CloudAgent(AGENT_KEY, base_url=root, timeout=TIMEOUT, max_retries=MAX_RETRIES, http_client=http) as agent:
+            agent._client._sender.sleep = waits.append
+            try:
+                return agent.chat("Hello!").response
+            finally:
+                http.close()
     with MegaNova(
         api_key="test", base_url=base_url, timeout=TIMEOUT, max_retries=MAX_RETRIES, http_client=http
     ) as client:
@@ -228,6 +245,10 @@ def run_sync(op: str, base_url: str, attempts: List[str], waits: List[float]) ->
                 except MeganovaError:
                     _no_file_left(target)
                     raise
+            if op == "upload":
+                return client.audio.transcribe(AUDIO, filename="hello.wav").text
+            if op == "video":
+                return client.videos.generate(**VIDEO, wait=True, poll_interval=POLL, timeout=60).status
             return [m.id for m in client.models.list()]
         finally:
             http.close()
@@ -242,6 +263,16 @@ def run_async(op: str, base_url: str, attempts: List[str], waits: List[float]) -
 
     async def main() -> Any:
         http = httpx.AsyncClient(event_hooks={"request": [record]})
+        if op == "agent":
+            root = base_url[: -len("/v1")]
+            async with AsyncCloudAgent(
+                AGENT_KEY, base_url=root, timeout=TIMEOUT, max_retries=MAX_RETRIES, http_client=http
+            ) as agent:
+                agent._client._sender.sleep = fake_sleep
+                try:
+                    return (await agent.chat("Hello!")).response
+                finally:
+                    await http.aclose()
         async with AsyncMegaNova(
             api_key="test", base_url=base_url, timeout=TIMEOUT, max_retries=MAX_RETRIES, http_client=http
         ) as client:
@@ -261,6 +292,11 @@ def run_async(op: str, base_url: str, attempts: List[str], waits: List[float]) -
                     except MeganovaError:
                         _no_file_left(target)
                         raise
+                if op == "upload":
+                    return (await client.audio.transcribe(AUDIO, filename="hello.wav")).text
+                if op == "video":
+                    done = await client.videos.generate(**VIDEO, wait=True, poll_interval=POLL, timeout=60)
+                    return done.status
                 return [m.id for m in await client.models.list()]
             finally:
                 await http.aclose()
@@ -275,6 +311,15 @@ def expected_result(server: MockServer, op: str) -> Any:
         return [m["id"] for m in httpx.get(server.url + "/models", headers=headers).json()["data"]]
     if op in ("tts", "download"):
         return httpx.post(server.url + "/audio/speech", json=SPEECH, headers=headers).content
+    if op == "upload":
+        files = {"file": ("hello.wav", AUDIO, "audio/wav")}
+        data = {"model": "Systran/faster-whisper-large-v3"}
+        answer = httpx.post(server.url + "/audio/transcriptions", files=files, data=data, headers=headers)
+        return answer.json()["text"]
+    if op == "agent":
+        return httpx.post(server.root_url + PATHS["agent"], json={"message": "Hello!"}).json()["response"]
+    if op == "video":
+        return "completed"
     body = {"model": MODEL, "messages": MESSAGES}
     return httpx.post(server.url + "/chat/completions", json=body, headers=headers).json()["choices"][0]["message"][
         "content"
@@ -301,6 +346,8 @@ def test_fault(server: MockServer, scenario: Scenario, op: str, mode: str) -> No
         if issubclass(expected_error, (RateLimitError, InternalServerError)) and scenario.server_up:
             assert info.value.request_id  # answers carry their request id, into the error
     arrived = [r for r in server.requests if r.path == PATHS[op]] if scenario.server_up else []
+    if op == "video":  # the creation's attempts; its polls (GETs) then ran to the end
+        attempts = [method for method in attempts if method == "POST"]
     TALLY.requests += len(attempts)
     assert len(attempts) == expected_attempts, f"client sent {len(attempts)} attempts"
     if scenario.server_up:

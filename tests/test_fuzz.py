@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meganova import AsyncMegaNova, MegaNova, MeganovaError
+from meganova.cloud import AsyncCloudAgent, CloudAgent
 from meganova.custom.runtime.errors import MASK, error_for_status, scrub
 from meganova.custom.runtime.retry import parse_retry_after, wait_before_retry
 from meganova.testing import MockServer
@@ -300,7 +301,21 @@ def answers(draw: Any) -> Answer:
     return Answer(status, headers, pieces, error)
 
 
-OPERATIONS = ["create", "stream", "list", "get", "summary", "balance", "tts", "download", "transcribe"]
+OPERATIONS = [
+    "create",
+    "stream",
+    "list",
+    "get",
+    "summary",
+    "balance",
+    "tts",
+    "download",
+    "transcribe",
+    "video",
+    "agent",
+]
+VIDEO = {"prompt": "p", "model": "m", "wait": True, "poll_interval": 0.005, "timeout": 0.05}
+"""A video wait: created, then polled until done, failed or out of its (short) time."""
 DOWNLOADS = Path(tempfile.mkdtemp(prefix="meganova-fuzz-"))
 SPEECH = {"input": "Hi", "model": "m", "voice": "v"}
 
@@ -341,6 +356,12 @@ def _call_sync(client: MegaNova, op: str) -> Any:
             raise
     if op == "transcribe":
         return client.audio.transcribe(b"RIFF" + bytes(64), filename="a.wav")
+    if op == "video":
+        return client.videos.generate(**VIDEO).status
+    if op == "agent":  # a Studio agent over the same transport: the key in the path, its own send loop
+        with CloudAgent("agent_fuzz", base_url="https://studio.test", max_retries=1, http_client=client._http) as agent:
+            agent._client._sender.sleep = client._sender.sleep
+            return agent.chat("Hi").response
     return client.billing.get_balance()
 
 
@@ -368,6 +389,14 @@ async def _call_async(client: AsyncMegaNova, op: str) -> Any:
             raise
     if op == "transcribe":
         return await client.audio.transcribe(b"RIFF" + bytes(64), filename="a.wav")
+    if op == "video":
+        return (await client.videos.generate(**VIDEO)).status
+    if op == "agent":
+        async with AsyncCloudAgent(
+            "agent_fuzz", base_url="https://studio.test", max_retries=1, http_client=client._http
+        ) as agent:
+            agent._client._sender.sleep = client._sender.sleep
+            return (await agent.chat("Hi")).response
     return await client.billing.get_balance()
 
 
