@@ -83,13 +83,18 @@ lint: $(BIN)/.ready $(TOOLS)/.ready
 	@# What users' type checkers see: a script using every public attribute, and the README's examples.
 	$(BIN)/python tests/extract_readme_examples.py build/typecheck/readme_examples.py
 	cp tests/typecheck_usage.py tests/typecheck_tools.py tests/typecheck_characters.py build/typecheck/
+	@# The example programs are users' apps too: one per resource, a tool loop, a parse, a character chat.
+	rm -rf build/typecheck/examples && cp -r examples build/typecheck/examples
 	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml typecheck_usage.py typecheck_tools.py typecheck_characters.py readme_examples.py
+	cd build/typecheck && ../../$(BIN)/mypy --strict --config-file ../../pyproject.toml examples/*.py
 	@# pyright (strict: no error, no Unknown) reads a real copy of the package as installed, and the
 	@# dependencies from .venv's site-packages (not .venv itself: its editable install maps meganova/ only).
 	rm -rf build/pyright && mkdir -p build/pyright && cp -rL build/typecheck/meganova build/pyright/
 	cp build/typecheck/typecheck_usage.py build/typecheck/typecheck_tools.py build/typecheck/typecheck_characters.py build/typecheck/readme_examples.py build/pyright/
-	echo '{"pythonVersion": "3.9", "extraPaths": ["'"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"'"]}' > build/pyright/pyrightconfig.json
+	cp -r examples build/pyright/examples
+	echo '{"pythonVersion": "3.9", "strict": ["examples"], "extraPaths": ["'"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"'"]}' > build/pyright/pyrightconfig.json
 	cd build/pyright && ../../$(TOOLS)/node_modules/.bin/pyright typecheck_usage.py typecheck_tools.py typecheck_characters.py readme_examples.py
+	cd build/pyright && ../../$(TOOLS)/node_modules/.bin/pyright examples
 
 # --- tests ---------------------------------------------------------------------------------------
 # The suite runs against the built wheel, installed into fresh venvs on Python 3.9 and 3.13, so that a

@@ -39,6 +39,7 @@ def api() -> Iterator[tuple[str, str, Optional[CloudAgent]]]:
 
     with MockServer() as server:
         print(f"MEGANOVA_API_KEY is not set: using the local MegaNova server at {server.url}.")
+        assert server.api_key is not None  # MockServer() checks a key: "test"
         yield server.api_key, server.url, CloudAgent(AGENT_KEY, base_url=server.root_url)
 
 
