@@ -422,9 +422,15 @@ def test_the_first_poll_comes_before_the_timeout_and_the_message_says_how_long(c
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MEGANOVA_")}
     environment.update(env)
-    environment["PYTHONPATH"] = str(ROOT)
+    environment.pop("PYTHONPATH", None)  # the meganova this Python has installed (the wheel, under make test)
     return subprocess.run(
-        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parent,  # not the repository root, whose meganova/ lacks custom/
     )
 
 
