@@ -528,6 +528,26 @@ def test_speech_with_streaming_response(flavour: str, server: MockServer, tmp_pa
     run_async(main)
 
 
+def test_transcriptions_with_streaming_response(flavour: str, server: MockServer) -> None:
+    server.reset()
+    if flavour == "sync":
+        with MegaNova(api_key=server.api_key, base_url=server.url) as client:
+            transcriptions = client.audio.transcriptions
+            with transcriptions.with_streaming_response.create(b"RIFF....WAVE", filename="a.wav") as response:
+                assert response.status_code == 200
+                assert response.parse().text == client.audio.transcribe(b"RIFF....WAVE", filename="a.wav").text
+        return
+
+    async def main() -> None:
+        async with AsyncMegaNova(api_key=server.api_key, base_url=server.url) as client:
+            transcriptions = client.audio.transcriptions
+            async with transcriptions.with_streaming_response.create(b"RIFF....WAVE", filename="a.wav") as response:
+                text = (await response.parse()).text
+            assert text == (await client.audio.transcribe(b"RIFF....WAVE", filename="a.wav")).text
+
+    run_async(main)
+
+
 def test_an_argument_of_the_wrong_python_type_is_a_type_error(mode: str) -> None:
     """Python types are checked as Python does: `messages="Hi"` is a TypeError, sent nowhere."""
     import httpx as _httpx

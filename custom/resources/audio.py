@@ -53,6 +53,12 @@ class TranscriptionsWithRawResponse(AudioResourceWithRawResponse):
     create = AudioResourceWithRawResponse.transcribe
 
 
+class TranscriptionsWithStreamingResponse(AudioResourceWithStreamingResponse):
+    """`with client.audio.transcriptions.with_streaming_response.create(...) as response:` the answer unread."""
+
+    create = AudioResourceWithStreamingResponse.transcribe
+
+
 class Speech(AudioResource):
     """`create()`: text to speech by openai-python's name (`client.audio.speech.create`), the audio bytes."""
 
@@ -80,6 +86,11 @@ class Transcriptions(AudioResource):
         """`create()` returning the HTTP answer."""
         return TranscriptionsWithRawResponse(self)
 
+    @property
+    def with_streaming_response(self) -> TranscriptionsWithStreamingResponse:
+        """`create()` as a context manager giving the answer as it arrives (`iter_lines()`, `parse()`)."""
+        return TranscriptionsWithStreamingResponse(self)
+
 
 class AsyncSpeechWithRawResponse(AsyncAudioResourceWithRawResponse):
     """`await speech.create()` returning the HTTP answer as an `APIResponse`."""
@@ -98,6 +109,12 @@ class AsyncTranscriptionsWithRawResponse(AsyncAudioResourceWithRawResponse):
     """`await transcriptions.create()` returning the HTTP answer as an `APIResponse`."""
 
     create = AsyncAudioResourceWithRawResponse.transcribe
+
+
+class AsyncTranscriptionsWithStreamingResponse(AsyncAudioResourceWithStreamingResponse):
+    """`async with client.audio.transcriptions.with_streaming_response.create(...) as response:` unread."""
+
+    create = AsyncAudioResourceWithStreamingResponse.transcribe
 
 
 class AsyncSpeech(AsyncAudioResource):
@@ -126,6 +143,11 @@ class AsyncTranscriptions(AsyncAudioResource):
     def with_raw_response(self) -> AsyncTranscriptionsWithRawResponse:
         """`create()` returning the HTTP answer."""
         return AsyncTranscriptionsWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncTranscriptionsWithStreamingResponse:
+        """`create()` as an async context manager giving the answer as it arrives."""
+        return AsyncTranscriptionsWithStreamingResponse(self)
 
 
 class Audio(AudioResource):
