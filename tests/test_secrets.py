@@ -303,3 +303,26 @@ def test_proxy_credentials_from_the_environment_are_scrubbed(mode: str, monkeypa
     text = everything_shown(error) + json.dumps(error.body)
     assert error.status == 407 and PROXY_PASSWORD not in text and sent not in text
     assert "***" in error.message
+
+
+def test_secrets_freed_by_the_cyclic_gc_while_one_registers_do_not_deadlock() -> None:
+    """A `Secret` freed by the cyclic GC runs its weakref callback in whatever thread allocated, also inside
+    the registry's lock (a new `Secret` being registered): with a plain Lock that hung on Python 3.13."""
+    import subprocess
+    import sys
+
+    script = """
+import gc
+from meganova.custom.runtime.secrets import Secret
+gc.set_threshold(1, 1, 1)
+for i in range(20000):
+    secret = Secret("sk-%d" % i)
+    cycle = []
+    cycle.append(cycle)
+    cycle.append(secret)  # freed only by the cyclic GC, at some later allocation
+    del secret, cycle
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -271,7 +271,9 @@ def carry(request: httpx.Request, secrets: Secrets) -> None:
 
 # --- logging -----------------------------------------------------------------------------------------
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
+"""Re-entrant: a `Secret` freed by the cyclic GC while `_register` holds the lock runs `_forget` (its
+weakref callback) in the same thread, inside it; a plain Lock would deadlock there (seen on 3.13)."""
 _LIVE: List[weakref.ref[Secret]] = []
 _SNAPSHOT: Tuple[weakref.ref[Secret], ...] = ()
 """The secrets alive in the process, for the log filter (weak: a client's go with it)."""
