@@ -280,7 +280,7 @@ class MegaNovaSync:
         for chunk in self.client.chat.stream(model=MODEL, messages=MESSAGES, max_tokens=n):
             if chunk.delta:
                 parts.append(chunk.delta)
-            if chunk.done:
+            if chunk.finish_reason:  # said once, on the chunk of the event that carried it
                 finish_reason = chunk.finish_reason
         return StreamResult("".join(parts), len(parts), finish_reason)
 
@@ -307,7 +307,7 @@ class MegaNovaAsync:
         async for chunk in stream:
             if chunk.delta:
                 parts.append(chunk.delta)
-            if chunk.done:
+            if chunk.finish_reason:  # said once, on the chunk of the event that carried it
                 finish_reason = chunk.finish_reason
         return StreamResult("".join(parts), len(parts), finish_reason)
 

@@ -7,6 +7,8 @@
 Every error class of `meganova.errors` is exported here too (`meganova.RateLimitError`).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .custom import (
     AsyncCallNext,
     AsyncChatStream,
@@ -18,7 +20,6 @@ from .custom import (
     MiddlewareRequest,
     __version__,
 )
-from .custom.tools import tool
 from .errors import (
     APIConnectionError,
     APIError,
@@ -37,6 +38,19 @@ from .errors import (
     UnprocessableEntityError,
     VideoTimeoutError,
 )
+
+if TYPE_CHECKING:
+    from .custom.tools import tool
+
+
+def __getattr__(name: str) -> Any:
+    """`meganova.tool`, imported on first use (`import meganova` does not load the schema engine)."""
+    if name == "tool":
+        from .custom.tools import tool
+
+        return tool
+    raise AttributeError(f"module 'meganova' has no attribute {name!r}")
+
 
 __all__ = (
     "APIConnectionError",

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Type, TypeVar, Union, cast, overload
 
-from ._events import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
-from ._parse import ParsedChatResponse, parse_response, response_format_for
-from ._runner import Approve, AsyncToolRunner, ToolRunner, make_state
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported when a method is first called: `import meganova` does not pay for them
     import httpx
 
     from ...models.chat_response import ChatResponse
+    from ._events import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
+    from ._parse import ParsedChatResponse
+    from ._runner import Approve, AsyncToolRunner, ToolRunner
 
 T = TypeVar("T")
 
@@ -44,6 +43,8 @@ class SyncToolsMethods:
         `messages` is the transcript, `usage` the summed tokens. `approve(request)` decides the calls of tools with
         `needs_approval`; `max_workers` runs one answer's calls in that many threads. Other keyword arguments go to
         `create()` on every call (`temperature=`, `timeout=`, ...)."""
+        from ._runner import ToolRunner, make_state
+
         state = make_state(
             messages,
             tools,
@@ -71,6 +72,8 @@ class SyncToolsMethods:
         JSON schema and the answer validated into it: `choices[0].message.parsed` (None on a refusal, see
         `.refusal`). Raises `LengthFinishReasonError` / `ContentFilterFinishReasonError` for a cut-off or filtered
         answer, `InvalidJSONError` / `ValidationError` (with `.text`) for an answer that does not fit."""
+        from ._parse import parse_response, response_format_for
+
         fmt = response_format_for(response_format)
         response: ChatResponse = cast(Any, self).create(
             messages=messages, model=model, response_format=fmt, timeout=timeout, max_retries=max_retries, **kwargs
@@ -99,6 +102,8 @@ class AsyncToolsMethods:
         """A tool loop over chat completions (`POST /chat/completions`; see the sync `run_tools`): `async for` its
         events or `await until_done()`. Async tools of one answer run concurrently; with `max_workers`, sync tools
         run in worker threads. `approve` may be a coroutine function."""
+        from ._runner import AsyncToolRunner, make_state
+
         state = make_state(
             messages,
             tools,
@@ -122,6 +127,8 @@ class AsyncToolsMethods:
         **kwargs: Any,
     ) -> ParsedChatResponse[T]:
         """A structured answer (`POST /chat/completions` with a strict `json_schema`; see the sync `parse`)."""
+        from ._parse import parse_response, response_format_for
+
         fmt = response_format_for(response_format)
         response: ChatResponse = await cast(Any, self).create(
             messages=messages, model=model, response_format=fmt, **kwargs
@@ -157,6 +164,9 @@ class SyncStreamEventsMethod:
         `tool_calls.function.arguments.delta`/`.done`) and `s.get_final_completion()`. With a type as
         `response_format`, its strict schema is sent and the events carry the partial, then the validated,
         value (`parsed`). The request is sent when the `with` block is entered."""
+        from ._events import ChatCompletionStreamManager
+        from ._parse import response_format_for
+
         fmt = None if response_format is None else response_format_for(response_format)
         typed = None if response_format is None or isinstance(response_format, Mapping) else response_format
         chat = self._client.chat
@@ -191,6 +201,9 @@ class AsyncStreamEventsMethod:
         self, *, messages: Sequence[Any], response_format: Any = None, model: Optional[str] = None, **kwargs: Any
     ) -> AsyncChatCompletionStreamManager[Any]:
         """`async with client.chat.completions.stream(...) as s:` (see the sync one)."""
+        from ._events import AsyncChatCompletionStreamManager
+        from ._parse import response_format_for
+
         fmt = None if response_format is None else response_format_for(response_format)
         typed = None if response_format is None or isinstance(response_format, Mapping) else response_format
         chat = self._client.chat
