@@ -359,8 +359,10 @@ class MegaNova(_BaseClient[httpx.Client]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
-            if self._streaming:
-                response = self._sender.send(http_request, stream=True, state=retry, download=True)
+            if self._streaming:  # with_streaming_response: the span ends when the headers arrive
+                with _telemetry.ended(retry):
+                    response = self._sender.send(http_request, stream=True, state=retry, download=True)
+                _telemetry.answered(retry, {})
                 return self._streamed(response, cast_to, unwrap)
             with _telemetry.ended(retry):
                 return _telemetry.answered(
@@ -457,8 +459,10 @@ class AsyncMegaNova(_BaseClient[httpx.AsyncClient]):
         uploads = None if request.files is None else Uploads(request.files)
         try:
             http_request, retry = self._prepare(request, options, uploads)
-            if self._streaming:
-                response = await self._sender.send(http_request, stream=True, state=retry, download=True)
+            if self._streaming:  # with_streaming_response: the span ends when the headers arrive
+                with _telemetry.ended(retry):
+                    response = await self._sender.send(http_request, stream=True, state=retry, download=True)
+                _telemetry.answered(retry, {})
                 return self._streamed(response, cast_to, unwrap)
             with _telemetry.ended(retry):
                 response = await self._sender.send(http_request, stream=False, state=retry)

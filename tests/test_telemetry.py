@@ -312,3 +312,23 @@ def test_a_session_id_is_the_conversation_id(mode: str, server: MockServer) -> N
     )
     (span,) = spans()
     assert span.attributes["gen_ai.conversation.id"] == "sess_42"
+
+
+def test_a_streaming_response_call_ends_its_span(mode: str, server: MockServer) -> None:
+    spans()
+    messages = [{"role": "user", "content": "Hi"}]
+    if mode == "sync":
+
+        def go(c: Any) -> Any:
+            with c.chat.with_streaming_response.create(model=MODEL, messages=messages) as response:
+                return response.parse().choices[0].message.content
+
+    else:
+
+        async def go(c: Any) -> Any:  # type: ignore[misc]
+            async with c.chat.with_streaming_response.create(model=MODEL, messages=messages) as response:
+                return (await response.parse()).choices[0].message.content
+
+    assert call(mode, server, go)
+    (span,) = spans()
+    assert span.name == f"chat {MODEL}" and span.end_time is not None
