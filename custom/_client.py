@@ -62,7 +62,7 @@ from .runtime.options import (
 )
 from .runtime.pool import AsyncShardedTransport, NoCookies, ShardedTransport, environment_mounts
 from .runtime.raw_response import AsyncStreamedAPIResponse, StreamedAPIResponse, raw_answer, raw_download
-from .runtime.request import Uploads, build_request
+from .runtime.request import OwnClient, Uploads, build_request
 from .runtime.response import is_binary, is_event_stream, not_an_event_stream, not_binary, parse_answer
 from .runtime.secrets import Secret, install_log_filter
 from .runtime.send import AsyncSender, RetryState, SyncSender
@@ -168,12 +168,14 @@ class _BaseClient(Generic[HttpT]):
         """Our own pool (see `runtime/pool.py`), sized for concurrency, with the process's shared TLS context,
         the environment's proxies (as httpx would read them) and no cookie jar."""
         verify = shared_ssl_context(options.base_url)
-        return self._http_class(
+        http = self._http_class(
             timeout=options.timeout,
             transport=self._transport_class(verify=verify, limits=DEFAULT_LIMITS),
             mounts=environment_mounts(self._transport_class, verify, DEFAULT_LIMITS),
             cookies=NoCookies(),
         )
+        OwnClient.attach(http)  # requests are built and sent without httpx.Client's per-request merging
+        return http
 
     def _init(self, options: ClientOptions, http: HttpT, owns_http: bool, raw_response: bool = False) -> None:
         self._options = options

@@ -630,6 +630,15 @@ def to_json(value: Any) -> Any:
     """`value` in its JSON form: models as their JSON object, enums as their value, mappings and
     sequences item by item; anything else as it is (a `datetime`, a set, bytes: refused, naming the
     argument, when the request is encoded; date-time fields convert their own values)."""
+    kind = type(value)
+    if (
+        kind is str or kind is int or kind is float or kind is bool
+    ):  # the usual values: no ABC check
+        return value
+    if kind is dict:
+        return {key: to_json(item) for key, item in value.items()}
+    if kind is list:
+        return [to_json(item) for item in value]
     if (
         isinstance(value, (str, int, float))
         and not isinstance(value, enum.Enum)

@@ -175,6 +175,67 @@ def _url(client_options: ClientOptions, request: Request) -> str:
     return base + request.path
 
 
+class OwnClient:
+    """What `build_request` needs of an `httpx.Client` (or `AsyncClient`) the SDK built itself, to build a
+    request without `http.build_request`'s merging (such a client has no cookies, auth, params or hooks,
+    and its headers are known): its default headers merged once with the SDK's, the URLs it was sent to,
+    parsed once, and its timeout. Attached by `OwnClient.attach`; a user's own `http_client=` has none
+    and goes through `http.build_request`."""
+
+    __slots__ = ("_defaults", "_merged", "_timeout", "_timeout_dict", "_urls")
+
+    _ATTRIBUTE = "_meganova_own_client"
+    _MAX_URLS = 256
+
+    def __init__(self, http: Union[httpx.Client, httpx.AsyncClient]) -> None:
+        self._defaults = httpx.Headers(http.headers)
+        self._merged: Dict[int, Tuple[Mapping[str, str], List[Tuple[bytes, bytes]]]] = {}
+        self._timeout = http.timeout
+        self._timeout_dict = http.timeout.as_dict()
+        self._urls: Dict[str, httpx.URL] = {}
+
+    @classmethod
+    def attach(cls, http: Union[httpx.Client, httpx.AsyncClient]) -> None:
+        """Mark `http` as built by the SDK (requests to it are built here, sent to its transport)."""
+        setattr(http, cls._ATTRIBUTE, cls(http))
+
+    @classmethod
+    def of(cls, http: Union[httpx.Client, httpx.AsyncClient]) -> Optional[OwnClient]:
+        """The `OwnClient` of `http`, or None for a client the SDK did not build."""
+        own: Optional[OwnClient] = getattr(http, cls._ATTRIBUTE, None)
+        return own
+
+    def url(self, url: str) -> httpx.URL:
+        """`url` parsed (once per distinct URL: httpx URLs are immutable)."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= self._MAX_URLS:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
+
+    def headers(self, base: Mapping[str, str], overrides: Mapping[str, str]) -> httpx.Headers:
+        """The client's default headers updated with `base` (the SDK's headers: merged once per mapping)
+        and then `overrides` (the call's own), as `http.build_request` merges them."""
+        hit = self._merged.get(id(base))
+        if hit is None or hit[0] is not base:
+            merged = httpx.Headers(self._defaults)
+            merged.update(base)
+            if len(self._merged) >= 8:
+                self._merged.clear()
+            hit = self._merged[id(base)] = (base, merged.raw)
+        headers = httpx.Headers(hit[1])
+        if overrides:
+            headers.update(overrides)
+        return headers
+
+    def timeout_of(self, timeout: Any) -> Dict[str, Optional[float]]:
+        """The `timeout` request extension httpx would set for `timeout` (the client's when unset)."""
+        if timeout is httpx.USE_CLIENT_DEFAULT or timeout == self._timeout:
+            return dict(self._timeout_dict)
+        return httpx.Timeout(timeout).as_dict()
+
+
 def build_request(
     http: Union[httpx.Client, httpx.AsyncClient],
     client_options: ClientOptions,
@@ -184,12 +245,13 @@ def build_request(
 ) -> httpx.Request:
     """The `httpx.Request` for one call: base URL + path, the client's headers, the call's extras
     (`uploads`: the opened files of a multipart call)."""
-    headers = RedactedHeaders(client_options.stream_headers if request.stream else client_options.headers)
+    base = client_options.stream_headers if request.stream else client_options.headers
+    overrides = RedactedHeaders()
     if request.accept is not None:
-        headers["Accept"] = request.accept
+        overrides["Accept"] = request.accept
     if options.extra_headers:
         check_headers(options.extra_headers, "extra_headers")
-        headers.update(options.extra_headers)
+        overrides.update(options.extra_headers)
     params: Optional[Dict[str, Any]] = request.params
     if options.extra_query:
         params = {**(params or {}), **options.extra_query}
@@ -205,19 +267,37 @@ def build_request(
         data = {k: v if isinstance(v, str) else _encode_json(v) for k, v in (body or {}).items() if v is not None}
     elif body is not None:
         content = _json_body(body)
-        headers["Content-Type"] = "application/json"
+        overrides["Content-Type"] = "application/json"
+    extensions: Dict[str, Any] = {SECRETS_EXTENSION: client_options.secrets, OPERATION_EXTENSION: request.operation}
+    files = None if uploads is None else uploads.files
     try:
-        built = http.build_request(
-            request.method,
-            _url(client_options, request),
-            params=params,
-            content=content,
-            data=data,
-            files=None if uploads is None else uploads.files,
-            headers=headers,
-            timeout=timeout,
-            extensions={SECRETS_EXTENSION: client_options.secrets, OPERATION_EXTENSION: request.operation},
-        )
+        own = OwnClient.of(http)
+        if own is not None:  # the SDK's own pool: no cookies, auth or params to merge
+            extensions["timeout"] = own.timeout_of(timeout)
+            built = httpx.Request(
+                request.method,
+                own.url(_url(client_options, request)),
+                params=params,
+                content=content,
+                data=data,
+                files=files,
+                headers=own.headers(base, overrides),
+                extensions=extensions,
+            )
+        else:
+            headers = httpx.Headers(base)  # a call's header replaces the client's of any case
+            headers.update(overrides)
+            built = http.build_request(
+                request.method,
+                _url(client_options, request),
+                params=params,
+                content=content,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=timeout,
+                extensions=extensions,
+            )
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise MeganovaError(f"The request cannot be built: {exc}") from None
     carry(built, client_options.secrets)

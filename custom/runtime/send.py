@@ -21,6 +21,10 @@ Bounds on what a server can make a non-streamed call do:
 - Failures: every transport failure ends here as a `MeganovaError` (`connection_error`,
   `protocol_failure`), h11/httpcore protocol errors included; one raised while the request was being
   sent (a file that changed size) is not retried, since the server got part of a body.
+- The SDK's own pool: a request is built (`request.OwnClient`) and handed straight to the pool's
+  transport (`_pool_send`), not through `httpx.Client.build_request`/`send`, whose merging of cookies,
+  auth, hooks and redirects has nothing to do for a client we built. A user's `http_client=` (or a pool
+  given event hooks) goes through `http.send`; both send the same bytes (`tests/test_own_client.py`).
 - Secrets: every secret of the client (`secrets.py`: its key, a Studio agent's key in the path, proxy
   credentials), echoed anywhere by the server or quoted by httpx, is scrubbed from errors and log lines:
   each error is built from the request, which carries them (`secrets_of`). A connection error keeps its
@@ -31,9 +35,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime
 import logging
 import time
-from typing import Awaitable, Callable, Optional, Union
+from typing import Any, Awaitable, Callable, Optional, Union
 
 import httpx
 
@@ -44,7 +49,7 @@ from .errors import APIConnectionError, APIError, APITimeoutError, MeganovaError
 from .log import logger, redact_headers
 from .middleware import MiddlewareRequest, async_chain, sync_chain
 from .options import ClientOptions
-from .request import OPERATION_EXTENSION, ensure_idempotency_key
+from .request import OPERATION_EXTENSION, OwnClient, ensure_idempotency_key
 from .response import (
     is_binary,
     is_event_stream,
@@ -262,6 +267,34 @@ def _middleware_request(request: httpx.Request, state: RetryState) -> Middleware
     return MiddlewareRequest(request, request.extensions.get(OPERATION_EXTENSION) or "", state.retries)
 
 
+def direct_transport(http: Union[httpx.Client, httpx.AsyncClient]) -> Optional[Callable[[httpx.URL], Any]]:
+    """For a client the SDK built (`OwnClient`), open and with no event hooks: its transport for a URL
+    (the environment's proxies are mounts). None otherwise: the request goes through `http.send`."""
+    if OwnClient.of(http) is None or http.is_closed or any(http.event_hooks.values()):
+        return None
+    pick: Optional[Callable[[httpx.URL], Any]] = getattr(http, "_transport_for_url", None)
+    return pick
+
+
+_httpx_logger = logging.getLogger("httpx")
+
+
+def _as_httpx_sent(request: httpx.Request, response: httpx.Response, started: float) -> None:
+    """What `httpx.Client.send` sets on an answer and logs, for one sent on the direct path: its request,
+    its `elapsed` (here: to its headers) and httpx's INFO line (scrubbed by the secrets log filter)."""
+    response.request = request
+    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+    if _httpx_logger.isEnabledFor(logging.INFO):
+        _httpx_logger.info(
+            'HTTP Request: %s %s "%s %d %s"',
+            request.method,
+            request.url,
+            response.http_version,
+            response.status_code,
+            response.reason_phrase,
+        )
+
+
 class _Deadline:
     """The deadline of one attempt, set for this thread or task while the attempt runs."""
 
@@ -345,9 +378,20 @@ class SyncSender:
     def _attempt(self, request: httpx.Request, state: RetryState) -> httpx.Response:
         """One attempt: through the middleware (if any), then the pool; the body left unread."""
         if not self.options.middleware:
-            return self.http.send(request, stream=True)
-        chain = sync_chain(self.options.middleware, lambda req: self.http.send(req, stream=True))
+            return self._pool_send(request)
+        chain = sync_chain(self.options.middleware, self._pool_send)
         return chain(_middleware_request(request, state))
+
+    def _pool_send(self, request: httpx.Request) -> httpx.Response:
+        """`request` sent, its body unread: straight to the transport of a client the SDK built (which
+        has no auth, cookies, hooks or redirects for `httpx.Client.send` to apply); else `http.send`."""
+        transport = direct_transport(self.http)
+        if transport is None:
+            return self.http.send(request, stream=True)
+        started = time.perf_counter()
+        response: httpx.Response = transport(request.url).handle_request(request)
+        _as_httpx_sent(request, response, started)
+        return response
 
     def _read(self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]) -> None:
         """Reads the body (decoded) into `response` (or `sink`), within `max_response_bytes` and the deadline."""
@@ -439,9 +483,19 @@ class AsyncSender:
     async def _attempt(self, request: httpx.Request, state: RetryState) -> httpx.Response:
         """One attempt: through the middleware (if any), then the pool; the body left unread."""
         if not self.options.middleware:
-            return await self.http.send(request, stream=True)
-        chain = async_chain(self.options.middleware, lambda req: self.http.send(req, stream=True))
+            return await self._pool_send(request)
+        chain = async_chain(self.options.middleware, self._pool_send)
         return await chain(_middleware_request(request, state))
+
+    async def _pool_send(self, request: httpx.Request) -> httpx.Response:
+        """`request` sent, its body unread (see `SyncSender._pool_send`)."""
+        transport = direct_transport(self.http)
+        if transport is None:
+            return await self.http.send(request, stream=True)
+        started = time.perf_counter()
+        response: httpx.Response = await transport(request.url).handle_async_request(request)
+        _as_httpx_sent(request, response, started)
+        return response
 
     async def _read(
         self, response: httpx.Response, state: RetryState, deadline: _Deadline, sink: Optional[Sink]
