@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
 import httpx
 
 from .errors import MeganovaError
+from .log import redact_headers
 from .options import check_headers
 from .secrets import Secrets, scrub, secrets_of
 
@@ -29,8 +30,6 @@ AsyncCallNext = Callable[["MiddlewareRequest"], Awaitable[httpx.Response]]
 """What an async middleware awaits to send the (possibly changed) request on."""
 Middleware = Any
 """A callable `(request, call_next)`, or an object with `handle` / `handle_async`."""
-
-_MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 
 
 class MiddlewareRequest:
@@ -59,10 +58,8 @@ class MiddlewareRequest:
     @property
     def headers(self) -> Dict[str, str]:
         """A copy of the headers, credentials masked (change them with `set_header`)."""
-        return {
-            name: "<redacted>" if name.lower() in _MASKED_HEADERS else str(scrub(value, self._secret))
-            for name, value in self._request.headers.items()
-        }
+        redacted = redact_headers(self._request.headers)  # the credential headers, as in log lines
+        return {name: str(scrub(value, self._secret)) for name, value in redacted.items()}
 
     @property
     def content(self) -> Optional[bytes]:

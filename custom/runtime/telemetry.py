@@ -63,10 +63,19 @@ def _otel() -> Any:
     return sys.modules.get("opentelemetry.trace")
 
 
+_UNSET_PROVIDERS = frozenset({"ProxyTracerProvider", "NoOpTracerProvider", "_ProxyMeterProvider", "NoOpMeterProvider"})
+"""OpenTelemetry's providers before the application sets one: nothing they make records anything."""
+
+
+def _is_set(provider: Any) -> bool:
+    """Whether `provider` (a tracer or meter provider) is one the application set."""
+    return type(provider).__name__ not in _UNSET_PROVIDERS
+
+
 def _tracer(trace: Any) -> Any:
     """A tracer when a real tracer provider is set, else None (no span would be recorded)."""
     provider = trace.get_tracer_provider()
-    if type(provider).__name__ in ("ProxyTracerProvider", "NoOpTracerProvider"):
+    if not _is_set(provider):
         return None
     from .._version import __version__
 
@@ -217,7 +226,7 @@ def _meter_instruments() -> Optional[Any]:
     if metrics is None:
         return None
     provider = metrics.get_meter_provider()
-    if type(provider).__name__ in ("_ProxyMeterProvider", "NoOpMeterProvider"):
+    if not _is_set(provider):
         return None
     if _instruments is not None and _instruments[0] is provider:
         return _instruments[1]
