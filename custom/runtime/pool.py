@@ -37,8 +37,10 @@ import weakref
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 import httpx
+from httpx._transports.default import map_httpcore_exceptions  # present in every httpx 0.23 to 0.28
 from httpx._utils import get_environment_proxies  # present in every httpx 0.23 to 0.28
 
+from .chunked import READ_BYTES, ChunkedBody, source_of
 from .errors import MeganovaError
 
 SHARDS = 8
@@ -130,9 +132,27 @@ class _SyncBody(httpx.SyncByteStream):
         # httpcore closes its side itself when reading fails (an interrupt, a reset): release ours too,
         # whether or not the caller closes the answer afterwards.
         try:
+            source = source_of(self._stream)
+            if source is not None:  # a chunked body: its data read here (`chunked.py`), its end by h11
+                body = ChunkedBody()
+                piece = body.feed(source.buffered())
+                while True:
+                    if piece:
+                        yield piece
+                    if body.done:
+                        break
+                    with map_httpcore_exceptions():
+                        data = source.network.read(READ_BYTES, source.timeout)
+                    if not data:
+                        raise body.truncated()
+                    piece = body.feed(data)
+                source.finish(body)
             yield from self._stream
         except BaseException:
-            self._release()
+            try:
+                self._stream.close()  # not reused: closed mid-body
+            finally:
+                self._release()
             raise
         close_if_trailing(self._stream)
 
@@ -151,10 +171,28 @@ class _AsyncBody(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         # A cancellation mid-body: httpcore closes its side itself, and the answer may never be closed.
         try:
+            source = source_of(self._stream)
+            if source is not None:  # as in _SyncBody
+                body = ChunkedBody()
+                piece = body.feed(source.buffered())
+                while True:
+                    if piece:
+                        yield piece
+                    if body.done:
+                        break
+                    with map_httpcore_exceptions():
+                        data = await source.network.read(READ_BYTES, source.timeout)
+                    if not data:
+                        raise body.truncated()
+                    piece = body.feed(data)
+                source.finish(body)
             async for chunk in self._stream:
                 yield chunk
         except BaseException:
-            self._release()
+            try:
+                await self._stream.aclose()  # not reused: closed mid-body
+            finally:
+                self._release()
             raise
         close_if_trailing(self._stream)
 
