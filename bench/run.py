@@ -713,7 +713,9 @@ _BARE_RSS_CODE = """with open("/proc/self/status") as f:
 def run_child(code: str, python: Optional[str] = None) -> str:
     """Run `code` in a fresh, isolated interpreter (outside the repo, so the installed package is used)."""
     with tempfile.TemporaryDirectory() as cwd:
-        done = subprocess.run([python or sys.executable, "-I", "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [python or sys.executable, "-I", "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120
+        )
     if done.returncode != 0:
         raise RuntimeError(f"child failed ({done.returncode}):\n{done.stderr.strip()}")
     return done.stdout.strip().splitlines()[-1]
