@@ -8,6 +8,7 @@ Startup (import time, RSS, client construction) is measured in fresh subprocesse
 `bench-results.json` at the repo root. Targets are printed as PASS/MISS, for information only.
 
     python bench/run.py [--quick] [--rounds N] [--profile CLIENT]
+    python bench/run.py --readme    # README.md's performance table from bench-results.json (bench/readme.py)
 
 A client that fails a workload (an exception, or a wrong answer) is reported for that workload and the
 run goes on; the exit status is then 1. Raw httpx failing means the harness is broken: the run stops.
@@ -964,12 +965,19 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smaller workloads, one round")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (the best counts)")
     parser.add_argument("--profile", metavar="CLIENT", help="cProfile this client's workloads (one round)")
+    parser.add_argument("--readme", action="store_true", help="rewrite README.md's table from bench-results.json")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run everything, print the tables, write bench-results.json; 1 when a workload failed."""
     args = parse_args(argv)
+    if args.readme:
+        from readme import rewrite
+
+        rewrite(ROOT / "README.md", RESULTS_PATH)
+        print(f"rewrote the performance table of {ROOT / 'README.md'} from {RESULTS_PATH}")
+        return 0
     sizes = QUICK if args.quick else Sizes()
     if args.rounds is not None:
         sizes = replace(sizes, rounds=args.rounds)
