@@ -13,7 +13,7 @@ PY39 := $(call PYENV_PY,3.9)
 PY313 := $(call PYENV_PY,3.13)
 SOURCES := $(shell find meganova custom -name '*.py' -o -name 'py.typed') setup.py pyproject.toml
 
-.PHONY: help wheel generate check-generated lint lint-spec test test-dev test-wheels check-pythons demo fuzz bench clean
+.PHONY: help wheel generate check-generated lint lint-spec test test-dev test-wheels check-pythons demo fuzz bench bench-readme clean
 
 help:
 	@echo "make demo             run the README examples against the local MegaNova server (no API key needed)"
@@ -23,7 +23,8 @@ help:
 	@echo "make check-generated  fail if meganova/ differs from a fresh generation"
 	@echo "make lint             ruff, and mypy --strict on custom/"
 	@echo "make fuzz             the hypothesis properties, with many more examples"
-	@echo "make bench            the benchmarks, side by side with raw httpx and openai-python"
+	@echo "make bench            the benchmarks, side by side with raw httpx, openai-python and meganova 0.4.0"
+	@echo "make bench-readme     rewrite the README's performance table from bench-results.json"
 
 # --- environments -------------------------------------------------------------------------------
 $(BIN)/.ready: requirements-dev.txt requirements-test.txt pyproject.toml setup.py
@@ -140,9 +141,19 @@ demo: $(BIN)/.ready
 	$(BIN)/python examples/demo.py
 	$(BIN)/python examples/character_chat.py
 
-bench: $(BIN)/.ready
+# meganova 0.4.0 (the earlier SDK) is a contender too: its package name is ours, so it lives in its own venv.
+.venv-bench04/.ready: bench/requirements-0.4.txt
+	rm -rf .venv-bench04
+	$(PYTHON) -m venv .venv-bench04
+	.venv-bench04/bin/pip install -q -r bench/requirements-0.4.txt
+	touch $@
+
+bench: $(BIN)/.ready .venv-bench04/.ready
 	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/run.py
 
+bench-readme: $(BIN)/.ready
+	$(BIN)/python bench/run.py --readme
+
 clean:
-	rm -rf $(VENV) $(GEN_VENV) .venv-test-* $(TOOLS) build dist *.egg-info
+	rm -rf $(VENV) $(GEN_VENV) .venv-test-* .venv-bench04 $(TOOLS) build dist *.egg-info
