@@ -1,4 +1,4 @@
-"""`make bench`: raw httpx, openai-python and meganova side by side, in one run, against one loopback server.
+"""`make bench`: raw httpx, httpx2, openai, meganova 0.4.0 and meganova side by side, against one loopback server.
 
 Every workload runs on each client (sync and async), verifies everything it receives (a broken client
 cannot look fast), and is reported as client CPU per unit (`time.process_time` of this process; the
