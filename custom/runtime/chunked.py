@@ -97,16 +97,17 @@ class ChunkedBody:
 
 
 class Source(NamedTuple):
-    """Where a chunked body is read from: the connection's h11 state and network stream, the read timeout."""
+    """Where a chunked body is read from: the connection's h11 state (and its buffer), network stream, read timeout."""
 
     h11: Any
+    extract: Any
+    """h11's receive buffer's `_extract(count)`."""
     network: Any
     timeout: Optional[float]
 
     def buffered(self) -> bytes:
         """What h11 had already received past the headers, taken from its buffer (to feed first)."""
-        buffer = self.h11._receive_buffer
-        return bytes(buffer._extract(len(buffer)))
+        return bytes(self.extract(len(self.h11._receive_buffer)))
 
     def finish(self, body: ChunkedBody) -> None:
         """The last chunk and what follows it, back to h11: it ends the message (trailers and all)."""
@@ -132,8 +133,7 @@ def source_of(stream: Any) -> Optional[Source]:
             return None
         timeout = inner._request.extensions.get("timeout", {}).get("read")
         network = connection._network_stream
-        len(h11._receive_buffer)
-        h11._receive_buffer._extract  # noqa: B018 - present in every h11 this reads
+        extract = h11._receive_buffer._extract
     except (AttributeError, TypeError):
         return None
-    return Source(h11, network, timeout)
+    return Source(h11, extract, network, timeout)

@@ -37,8 +37,8 @@ import weakref
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 import httpx
-from httpx._transports.default import map_httpcore_exceptions  # present in every httpx 0.23 to 0.28
-from httpx._utils import get_environment_proxies  # present in every httpx 0.23 to 0.28
+from httpx._transports.default import map_httpcore_exceptions  # present in every httpx 0.23 to 0.29
+from httpx._utils import get_environment_proxies  # present in every httpx 0.23 to 0.29
 
 from .chunked import READ_BYTES, ChunkedBody, source_of
 from .errors import MeganovaError

@@ -179,10 +179,10 @@ class OwnClient:
     """What `build_request` needs of an `httpx.Client` (or `AsyncClient`) the SDK built itself, to build a
     request without `http.build_request`'s merging (such a client has no cookies, auth, params or hooks,
     and its headers are known): its default headers merged once with the SDK's, the URLs it was sent to,
-    parsed once, and its timeout. Attached by `OwnClient.attach`; a user's own `http_client=` has none
+    parsed once. Attached by `OwnClient.attach`; a user's own `http_client=` has none
     and goes through `http.build_request`."""
 
-    __slots__ = ("_defaults", "_merged", "_timeout", "_timeout_dict", "_urls")
+    __slots__ = ("_defaults", "_merged", "_urls")
 
     _ATTRIBUTE = "_meganova_own_client"
     _MAX_URLS = 256
@@ -190,8 +190,6 @@ class OwnClient:
     def __init__(self, http: Union[httpx.Client, httpx.AsyncClient]) -> None:
         self._defaults = httpx.Headers(http.headers)
         self._merged: Dict[int, Tuple[Mapping[str, str], List[Tuple[bytes, bytes]]]] = {}
-        self._timeout = http.timeout
-        self._timeout_dict = http.timeout.as_dict()
         self._urls: Dict[str, httpx.URL] = {}
 
     @classmethod
@@ -228,12 +226,6 @@ class OwnClient:
         if overrides:
             headers.update(overrides)
         return headers
-
-    def timeout_of(self, timeout: Any) -> Dict[str, Optional[float]]:
-        """The `timeout` request extension httpx would set for `timeout` (the client's when unset)."""
-        if timeout is httpx.USE_CLIENT_DEFAULT or timeout == self._timeout:
-            return dict(self._timeout_dict)
-        return httpx.Timeout(timeout).as_dict()
 
 
 def build_request(
@@ -273,7 +265,8 @@ def build_request(
     try:
         own = OwnClient.of(http)
         if own is not None:  # the SDK's own pool: no cookies, auth or params to merge
-            extensions["timeout"] = own.timeout_of(timeout)
+            chosen = http.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
+            extensions["timeout"] = chosen.as_dict()  # as `http.build_request` sets it
             built = httpx.Request(
                 request.method,
                 own.url(_url(client_options, request)),
